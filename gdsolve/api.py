@@ -1,0 +1,501 @@
+"""The library call under the command line: text in, solutions out.
+
+    >>> from gdsolve import solve
+    >>> result = solve(["x^2 + y^2 = 4", "x*y = 1"], seed=1)
+    >>> result.status, len(result.roots)
+    ('solved', 4)
+
+The flow is: :func:`prepare` parses the equations and compiles residuals and
+Jacobian (:mod:`gdsolve.parsing`, :mod:`gdsolve.system`); :func:`solve_system`
+draws the starts, runs the descent (:mod:`gdsolve.search`), polishes, groups and
+classifies the end points (:mod:`gdsolve.refine`) and packages a
+:class:`~gdsolve.result.SolveResult`.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from gdsolve.errors import InputError, OptionError
+from gdsolve.methods import METHODS, make_method
+from gdsolve.parsing import parse_system
+from gdsolve.refine import classify, group, polish, step_estimate
+from gdsolve.result import STATUSES, Solution, SolveResult
+from gdsolve.search import (
+    BUDGET,
+    CONVERGED,
+    DIVERGED,
+    REASONS,
+    STATIONARY,
+    UNDEFINED,
+    Descent,
+    Progress,
+    descend,
+)
+from gdsolve.system import SETUP_SECONDS, System, build_system
+
+Interval = tuple[float, float]
+
+#: With polishing on, the descent hands a start over to the polishing steps
+#: once every residual is within this; they take it the rest of the way.
+HANDOFF = 1e-6
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a solve, checked when made.
+
+    Attributes:
+        method: One of :data:`gdsolve.methods.METHODS`.
+        lr: Learning rate; ``None`` takes the method's default (for ``gd``,
+            ``None`` means the line search).
+        line_search: Armijo backtracking for ``gd``; ``None`` means "unless
+            ``lr`` is given".
+        momentum: β of ``momentum`` and ``nesterov``.
+        beta1: Adam's first-moment decay.
+        beta2: Adam's second-moment decay.
+        eps: Adam's ε.
+        batch_size: Equations per step for ``sgd`` (default: half, at least 1).
+        starts: Number of random starts.
+        box: Interval the random starts are drawn from, for every unknown.
+        boxes: Per-unknown intervals that override ``box``.
+        start_points: Explicit starting points, each a mapping name → value;
+            unknowns left out are drawn from the box.
+        bounds: Per-unknown ``(lower, upper)`` limits the search never leaves
+            (``None`` for an open end).
+        max_iter: Iteration budget of the descent.
+        tol: A root has every ``|Fᵢ|`` within ``tol`` (relative to the
+            equation's scale when that is above one).
+        noise: Random kick for a start stuck on a flat region that is not a
+            root, relative to the box width; 0 turns kicks off.
+        scale: Divide the gradient by the diagonal of ``2·JᵀJ``.
+        polish: Refine end points by Levenberg-Marquardt steps.
+        seed: Seed of all randomness; ``None`` draws one and records it.
+    """
+
+    method: str = "gd"
+    lr: float | None = None
+    line_search: bool | None = None
+    momentum: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    eps: float | None = None
+    batch_size: int | None = None
+    starts: int = 64
+    box: Interval = (-10.0, 10.0)
+    boxes: Mapping[str, Interval] = field(default_factory=dict)
+    start_points: Sequence[Mapping[str, float]] = ()
+    bounds: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    max_iter: int = 500
+    tol: float = 1e-10
+    noise: float = 0.01
+    scale: bool | None = None
+    polish: bool = True
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            choices = ", ".join(METHODS)
+            raise OptionError(f"unknown method {self.method!r}; choose one of {choices}")
+        if self.starts < 0 or (self.starts == 0 and not self.start_points):
+            raise OptionError(f"starts must be at least 1, got {self.starts}")
+        if self.max_iter < 0:
+            raise OptionError(f"max-iter must not be negative, got {self.max_iter}")
+        if not self.tol > 0:
+            raise OptionError(f"tol must be positive, got {self.tol}")
+        if not self.noise >= 0:
+            raise OptionError(f"noise must not be negative, got {self.noise}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise OptionError(f"batch size must be at least 1, got {self.batch_size}")
+        for name, interval in {"box": self.box, **self.boxes}.items():
+            _check_interval(name, interval)
+
+    def resolved(self) -> dict[str, Any]:
+        """Return the method's settings with its defaults filled in."""
+        own = dict(METHODS[self.method].defaults)
+        for key in own:
+            value = getattr(self, key, None)
+            if value is not None:
+                own[key] = value
+        if self.method == "gd":
+            own["line_search"] = (
+                self.line_search if self.line_search is not None else self.lr is None
+            )
+            if own["line_search"]:
+                own["lr"] = None
+            elif own["lr"] is None:
+                own["lr"] = 0.5
+        return own
+
+
+def _check_interval(name: str, interval: Interval) -> None:
+    low, high = interval
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise OptionError(f"box for {name} must be LO:HI with LO < HI, got {low}:{high}")
+
+
+def prepare(
+    equations: Sequence[str] | str,
+    variables: Sequence[str] | None = None,
+    params: Mapping[str, float] | None = None,
+    setup_timeout: float | None = SETUP_SECONDS,
+) -> System:
+    """Parse equations and compile their residuals and Jacobian.
+
+    Args:
+        equations: Equation texts (``lhs = rhs`` or an expression meaning
+            ``= 0``); one string may hold several separated by ``;``.
+        variables: The unknowns and their order; found automatically if omitted.
+        params: Values substituted for names that are not unknowns.
+        setup_timeout: Seconds allowed for differentiating and compiling.
+
+    Raises:
+        InputError: The text is not a valid system.
+        SetupError: Preparing the system failed or ran out of time.
+    """
+    if isinstance(equations, str):
+        equations = [equations]
+    parsed = parse_system(list(equations), variables=variables, params=params)
+    return build_system(parsed, timeout=setup_timeout)
+
+
+def solve(
+    equations: Sequence[str] | str,
+    *,
+    variables: Sequence[str] | None = None,
+    params: Mapping[str, float] | None = None,
+    setup_timeout: float | None = SETUP_SECONDS,
+    record_paths: bool = False,
+    trace: int = 0,
+    progress: Progress | None = None,
+    **settings: Any,
+) -> SolveResult:
+    """Find every real root of a system of equations by multi-start descent.
+
+    Args:
+        equations: Equation texts, e.g. ``["x^2 + y^2 = 4", "x*y = 1"]``.
+        variables: The unknowns and their order (default: every name, sorted).
+        params: Values for names that are parameters, e.g. ``{"a": 2}``.
+        setup_timeout: Seconds allowed for differentiating and compiling.
+        record_paths: Keep every start's path (for plots).
+        trace: Record a per-iteration trace of this many first starts.
+        progress: Called as ``progress(iteration, best objective, running,
+            converged)`` during the descent.
+        **settings: Any field of :class:`Settings` (``method``, ``lr``,
+            ``starts``, ``box``, ``seed``...).
+
+    Returns:
+        The distinct solutions and the outcome; see :class:`SolveResult`.
+
+    Raises:
+        InputError: The equations or the settings are invalid.
+        SetupError: Preparing the system failed or ran out of time.
+    """
+    began = time.perf_counter()
+    chosen = Settings(**settings)
+    system = prepare(equations, variables, params, setup_timeout)
+    return solve_system(
+        system,
+        chosen,
+        record_paths=record_paths,
+        trace=trace,
+        progress=progress,
+        began=began,
+    )
+
+
+def solve_system(
+    system: System,
+    settings: Settings,
+    record_paths: bool = False,
+    trace: int = 0,
+    progress: Progress | None = None,
+    began: float | None = None,
+) -> SolveResult:
+    """Solve an already prepared system; see :func:`solve`."""
+    began = time.perf_counter() if began is None else began
+    seed = settings.seed if settings.seed is not None else secrets.randbelow(2**32)
+    settings = replace(settings, seed=seed)
+    rng = np.random.default_rng(seed)
+    own = settings.resolved()
+    lower, upper = _bounds(system, settings)
+    low, high = _box(system, settings, lower, upper)
+    width = high - low
+
+    x0 = _starting_points(system, settings, low, high, rng)
+    descent = Descent(
+        method=make_method(settings.method, own),
+        line_search=bool(own.get("line_search", False)),
+        scale=_scaled(settings),
+        max_iter=settings.max_iter,
+        tol=max(settings.tol, HANDOFF) if settings.polish else settings.tol,
+        noise=settings.noise,
+        batch_size=_batch_size(system, settings) if settings.method == "sgd" else None,
+        lower=lower,
+        upper=upper,
+        width=width,
+    )
+    walk = descend(system, descent, x0, rng, record_paths, trace, progress)
+
+    ended = np.isin(walk.reason, (CONVERGED, STATIONARY, BUDGET))
+    points = walk.x[ended]
+    if settings.polish:
+        polished = polish(system, points, lower, upper)
+        points, error = polished.x, polished.error
+    else:
+        error = step_estimate(system, points)
+    result = _package(system, settings, own, walk, points, error, width, lower, upper)
+    result.seconds = time.perf_counter() - began
+    result.extra.update(
+        {"best_history": walk.best, "trace": walk.trace, "paths": walk.paths}
+    )
+    if record_paths:
+        result.extra["ends"] = walk.x
+        result.extra["ended"] = ended
+    return result
+
+
+def _scaled(settings: Settings) -> bool:
+    if settings.scale is not None:
+        return settings.scale
+    return METHODS[settings.method].scaled
+
+
+def _batch_size(system: System, settings: Settings) -> int:
+    size = settings.batch_size or max(1, system.n_equations // 2)
+    return min(size, system.n_equations)
+
+
+def _bounds(system: System, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    lower = np.full(system.n_unknowns, -np.inf)
+    upper = np.full(system.n_unknowns, np.inf)
+    for name, (low, high) in settings.bounds.items():
+        j = _index(system, name, "--bounds")
+        lower[j] = -np.inf if low is None else low
+        upper[j] = np.inf if high is None else high
+        if not lower[j] < upper[j]:
+            raise OptionError(f"bounds for {name} are empty: {low}:{high}")
+    return lower, upper
+
+
+def _box(system: System, settings: Settings, lower, upper) -> tuple[np.ndarray, np.ndarray]:
+    """Return the interval starts are drawn from, kept inside the bounds."""
+    low = np.full(system.n_unknowns, float(settings.box[0]))
+    high = np.full(system.n_unknowns, float(settings.box[1]))
+    for name, (lo, hi) in settings.boxes.items():
+        j = _index(system, name, "--box")
+        low[j], high[j] = lo, hi
+    low, high = np.maximum(low, lower), np.minimum(high, upper)
+    for j in np.flatnonzero(~(low < high)):  # the box lies outside the bounds
+        finite = lower[j] if np.isfinite(lower[j]) else upper[j] - 10.0
+        low[j], high[j] = finite, finite + 10.0
+        low[j], high[j] = max(low[j], lower[j]), min(high[j], upper[j])
+    return low, high
+
+
+def _index(system: System, name: str, option: str) -> int:
+    if name not in system.names:
+        known = ", ".join(system.names)
+        raise InputError(f"{option} names {name!r}, which is not an unknown ({known})")
+    return system.names.index(name)
+
+
+#: Rounds of redrawing for random starts where the equations are undefined.
+REDRAWS = 8
+
+
+def _starting_points(
+    system: System, settings: Settings, low, high, rng: np.random.Generator
+) -> np.ndarray:
+    """Draw the random starts, redrawing those where the system is undefined."""
+    n = system.n_unknowns
+    random = low + (high - low) * rng.random((settings.starts, n))
+    for _ in range(REDRAWS):
+        undefined = ~np.isfinite(system.residuals(random)).all(axis=1)
+        if not undefined.any():
+            break
+        fresh = low + (high - low) * rng.random((int(undefined.sum()), n))
+        random[undefined] = fresh
+    given = []
+    for point in settings.start_points:
+        row = low + (high - low) * rng.random(n)
+        for name, value in point.items():
+            row[_index(system, name, "--start")] = value
+        given.append(row)
+    return np.vstack([np.array(given).reshape(-1, n), random])
+
+
+def _package(system, settings, own, walk, points, error, width, lower, upper) -> SolveResult:
+    """Group, classify and describe the end points."""
+    residuals = system.residuals(points) if len(points) else np.empty((0, 0))
+    objective = np.einsum("ij,ij->i", residuals, residuals) if len(points) else np.empty(0)
+    usable = np.isfinite(objective)
+    points, error, objective = points[usable], error[usable], objective[usable]
+
+    groups = group(points, error, objective, width) if len(points) else []
+    reps = np.array([points[g[0]] for g in groups]).reshape(-1, system.n_unknowns)
+    verdicts = classify(system, reps, settings.tol, lower, upper) if len(reps) else []
+
+    solutions, counts = [], {"saddle": 0, "moving": 0}
+    for members, rep, verdict in zip(groups, reps, verdicts):
+        if verdict.kind in counts:
+            counts[verdict.kind] += len(members)
+            continue
+        solutions.append((verdict, _solution(system, rep, verdict, len(members))))
+
+    dimension = max((v.dimension for v, _ in solutions if v.kind == "root"), default=0)
+    roots = [s for v, s in solutions if v.kind == "root"]
+    floors = [s for v, s in solutions if v.kind != "root"]
+    roots.sort(key=lambda s: s.x)
+    floors.sort(key=lambda s: s.objective)
+    best = _best(system, points, objective, roots, floors)
+
+    status = "solved" if roots else "no-root-found"
+    if dimension > 0:
+        status = "not-isolated"
+        roots = _spread(roots, 8)
+    starts = _start_counts(walk, counts)
+    result = SolveResult(
+        variables=list(system.names),
+        status=status,
+        message="",
+        solutions=roots + floors,
+        best=best,
+        dimension=dimension,
+        method=settings.method,
+        settings=_settings_record(settings, own),
+        seed=int(settings.seed),
+        iterations=int(walk.iterations.max(initial=0)),
+        seconds=0.0,
+        starts=starts,
+    )
+    result.message = _message(result, floors, starts)
+    result.warnings = _warnings(own, starts, bool(roots))
+    return result
+
+
+def _solution(system: System, x: np.ndarray, verdict, count: int) -> Solution:
+    return Solution(
+        values={name: float(v) for name, v in zip(system.names, x)},
+        kind="root" if verdict.kind == "root" else "local-minimum",
+        residual=verdict.residual,
+        objective=verdict.objective,
+        starts=count,
+        error=verdict.error,
+    )
+
+
+def _best(system, points, objective, roots, floors) -> Solution | None:
+    """The best point: the first root, else the lowest valley floor or end point."""
+    if roots:
+        return roots[0]
+    if floors:
+        return floors[0]
+    if not len(points):
+        return None
+    i = int(np.argmin(objective))
+    f = system.residuals(points[i : i + 1])[0]
+    return Solution(
+        values={n: float(v) for n, v in zip(system.names, points[i])},
+        kind="local-minimum",
+        residual=float(np.abs(f).max(initial=0.0)),
+        objective=float(objective[i]),
+        starts=1,
+        error=float("nan"),
+    )
+
+
+def _spread(points: list[Solution], count: int) -> list[Solution]:
+    """Pick up to ``count`` points far from each other (farthest-point sampling)."""
+    if len(points) <= count:
+        return points
+    xs = np.array([p.x for p in points])
+    chosen = [0]
+    distance = np.linalg.norm(xs - xs[0], axis=1)
+    while len(chosen) < count:
+        chosen.append(int(np.argmax(distance)))
+        distance = np.minimum(distance, np.linalg.norm(xs - xs[chosen[-1]], axis=1))
+    return [points[i] for i in sorted(chosen)]
+
+
+def _start_counts(walk, counts: dict[str, int]) -> dict[str, int]:
+    return {
+        "used": int(len(walk.reason)),
+        "converged": walk.count(CONVERGED),
+        "stationary": walk.count(STATIONARY),
+        "budget": walk.count(BUDGET),
+        "diverged": walk.count(DIVERGED),
+        "undefined": walk.count(UNDEFINED),
+        "saddle": counts["saddle"],
+        "moving": counts["moving"],
+    }
+
+
+def _settings_record(settings: Settings, own: dict[str, Any]) -> dict[str, Any]:
+    record = asdict(settings)
+    record.update(own)
+    record["scale"] = _scaled(settings)
+    record["start_points"] = [dict(p) for p in settings.start_points]
+    record["box"] = list(settings.box)
+    record["boxes"] = {k: list(v) for k, v in settings.boxes.items()}
+    record["bounds"] = {k: list(v) for k, v in settings.bounds.items()}
+    return record
+
+
+def _message(result: SolveResult, floors: list[Solution], starts: dict[str, int]) -> str:
+    """One sentence for people saying what was found."""
+    if result.status == "solved":
+        count = len(result.roots)
+        return f"found {count} real root{'s' if count != 1 else ''}"
+    if result.status == "not-isolated":
+        return (
+            f"the solutions are not isolated: they form a set of dimension "
+            f"{result.dimension}; {len(result.roots)} sample points are listed"
+        )
+    best = result.best
+    if best is None:
+        return "no real root found: no start could be evaluated"
+    at = ", ".join(f"{k} = {v:.6g}" for k, v in best.values.items())
+    if floors:
+        why = "every start ended in a valley floor above zero"
+    elif starts["budget"]:
+        why = "the iteration budget ran out before any start reached a root"
+    else:
+        why = "no start settled at a root"
+    return (
+        f"no real root found: {why}; the smallest sum of squared residuals is "
+        f"{best.objective:.6g} at {at}"
+    )
+
+
+def _warnings(
+    own: dict[str, Any], starts: dict[str, int], roots: bool
+) -> list[str]:
+    notes = []
+    used = max(starts["used"], 1)
+    if starts["diverged"] and not own.get("line_search"):
+        notes.append(
+            f"{starts['diverged']} of {used} starts diverged: the learning rate "
+            f"{own.get('lr')} is too large for this system; try a smaller --lr "
+            "or the line search (--method gd without --lr)"
+        )
+    if starts["undefined"]:
+        notes.append(
+            f"{starts['undefined']} of {used} starts were dropped: the equations "
+            "are undefined there (log or sqrt of a negative, division by zero)"
+        )
+    if starts["budget"] > used // 2 and not roots:
+        notes.append(
+            f"{starts['budget']} of {used} starts used the whole iteration budget; "
+            "raise --max-iter or try another method"
+        )
+    return notes
+
+
+__all__ = ["Settings", "prepare", "solve", "solve_system", "STATUSES", "REASONS"]

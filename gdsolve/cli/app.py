@@ -1,0 +1,86 @@
+"""The Typer application and the one place where errors become messages."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, NoReturn
+
+import typer
+from rich.console import Console
+
+from gdsolve import __version__
+from gdsolve.errors import ExitCode, GdsolveError
+
+app = typer.Typer(
+    name="gdsolve",
+    help="Solve systems of equations by gradient descent from many starts.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+
+def stdout() -> Console:
+    """The console for results."""
+    return Console(soft_wrap=True)
+
+
+def stderr() -> Console:
+    """The console for progress, notes and errors."""
+    return Console(stderr=True, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"gdsolve {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """Solve systems of equations by gradient descent from many starts."""
+
+
+def fail(error: BaseException, json_output: bool = False) -> NoReturn:
+    """Report an input or setup error and exit with code 2.
+
+    With ``json_output`` the error is also written to stdout as a JSON object,
+    so a pipeline reading JSON sees it.
+    """
+    message = str(error)
+    if json_output:
+        from gdsolve.report import dumps
+
+        print(dumps({"status": "error", "error": message}), flush=True)
+    first, *rest = message.split("\n")
+    console = stderr()
+    console.print(f"gdsolve: error: {first}", markup=False, highlight=False)
+    for line in rest:
+        console.print(line, markup=False, highlight=False)
+    raise typer.Exit(ExitCode.BAD_INPUT)
+
+
+def guarded(run: Callable[[], Any], json_output: bool = False) -> Any:
+    """Run a command body; errors become messages, Ctrl-C exits 130."""
+    try:
+        return run()
+    except GdsolveError as error:
+        fail(error, json_output)
+    except KeyboardInterrupt:
+        stderr().print("gdsolve: interrupted", highlight=False)
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+
+
+def _quiet_broken_pipe() -> NoReturn:
+    """Stop quietly when the reader of stdout went away (``| head``)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise typer.Exit(ExitCode.OK)

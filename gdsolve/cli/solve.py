@@ -1,0 +1,186 @@
+"""``gdsolve solve`` and ``gdsolve methods``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+
+from gdsolve.cli import options as o
+from gdsolve.cli.app import app, guarded, stderr, stdout
+from gdsolve.errors import ExitCode, InputError
+
+#: Most characters read from stdin for one system.
+STDIN_LIMIT = 1_000_000
+
+
+def read_equation_lines(text: str) -> list[str]:
+    """Return the equations in text: one per line, '#' comments and blanks skipped."""
+    out = []
+    for line in text.lstrip("\ufeff").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            out.append(line)
+    return out
+
+
+def gather_equations(equations: list[str] | None) -> list[str]:
+    """Take equations from the arguments, or from stdin for '-' or a pipe."""
+    equations = list(equations or [])
+    if equations == ["-"] or (not equations and not sys.stdin.isatty()):
+        text = sys.stdin.read(STDIN_LIMIT + 1)
+        if len(text) > STDIN_LIMIT:
+            raise InputError(f"stdin holds more than {STDIN_LIMIT} characters")
+        equations = read_equation_lines(text)
+        if not equations:
+            raise InputError("no equations on stdin")
+    elif not equations:
+        stderr().print(
+            'usage: gdsolve solve "x^2 + y^2 = 4" "x*y = 1"   (or pipe equations in; '
+            "gdsolve solve --help)",
+            highlight=False,
+        )
+        raise typer.Exit(ExitCode.BAD_INPUT)
+    elif "-" in equations:
+        raise InputError("'-' (read stdin) must be the only equation argument")
+    return equations
+
+
+def method_settings(
+    method: o.MethodName,
+    lr: float | None,
+    line_search: bool | None,
+    momentum: float | None,
+    beta1: float | None,
+    beta2: float | None,
+    eps: float | None,
+    batch_size: int | None,
+) -> dict[str, Any]:
+    """Collect the method options into settings."""
+    return {
+        "method": method.value,
+        "lr": lr,
+        "line_search": line_search,
+        "momentum": momentum,
+        "beta1": beta1,
+        "beta2": beta2,
+        "eps": eps,
+        "batch_size": batch_size,
+    }
+
+
+@app.command()
+def solve(
+    equations: o.Equations = None,
+    vars: o.Vars = None,
+    param: o.Params = None,
+    method: o.Method = o.MethodName.gd,
+    lr: o.LearningRate = None,
+    line_search: o.LineSearch = None,
+    momentum: o.Momentum = None,
+    beta1: o.Beta1 = None,
+    beta2: o.Beta2 = None,
+    eps: o.Eps = None,
+    batch_size: o.BatchSize = None,
+    scale: o.Scale = None,
+    starts: o.Starts = 64,
+    box: o.Box = None,
+    start: o.Start = None,
+    bounds: o.Bounds = None,
+    max_iter: o.MaxIter = 500,
+    tol: o.Tol = 1e-10,
+    seed: o.Seed = None,
+    noise: o.Noise = 0.01,
+    polish: o.Polish = True,
+    output: o.OutputFormat = o.Format.table,
+    quiet: o.Quiet = False,
+    setup_timeout: o.SetupTimeout = 20.0,
+) -> None:
+    """Find every real solution of a system of equations.
+
+    Example: gdsolve solve "x^2 + y^2 = 4" "x*y = 1"
+    """
+    json_output = output in (o.Format.json, o.Format.jsonl)
+
+    def run() -> ExitCode:
+        from gdsolve.api import solve as solve_equations
+
+        texts = gather_equations(equations)
+        settings = method_settings(method, lr, line_search, momentum, beta1, beta2, eps, batch_size)
+        settings.update(o.search_settings(box, start, bounds))
+        settings.update(
+            starts=starts, max_iter=max_iter, tol=tol, seed=seed, noise=noise,
+            polish=polish, scale=scale,
+        )
+        with _progress(quiet) as progress:
+            result = solve_equations(
+                texts,
+                variables=o.split_names(vars),
+                params=o.parameters(param),
+                setup_timeout=setup_timeout,
+                progress=progress,
+                **settings,
+            )
+        _emit(result, output, quiet)
+        return result.exit_code
+
+    raise typer.Exit(guarded(run, json_output))
+
+
+def _emit(result, output: o.Format, quiet: bool) -> None:
+    from gdsolve import report
+
+    if output in (o.Format.json, o.Format.jsonl):
+        print(report.dumps(result.to_dict()), flush=True)
+    elif output == o.Format.csv:
+        rows = report.csv_rows("", result.to_dict(), result.variables)
+        print(report.to_csv(rows, report.CSV_HEAD + result.variables), end="", flush=True)
+    else:
+        report.print_table(result, stdout(), stderr(), quiet)
+
+
+class _progress:
+    """A status line on stderr while the descent runs, only on a terminal."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.console = stderr()
+        self.live = not quiet and self.console.is_terminal
+        self.status = None
+
+    def __enter__(self):
+        if not self.live:
+            return None
+        self.status = self.console.status("preparing the system…")
+        self.status.start()
+        return self.update
+
+    def update(self, iteration: int, best: float, running: int, converged: int) -> None:
+        self.status.update(
+            f"iteration {iteration} · best objective {best:.3g} · "
+            f"{running} starts running · {converged} at a root"
+        )
+
+    def __exit__(self, *exc) -> None:
+        if self.status is not None:
+            self.status.stop()
+
+
+@app.command()
+def methods() -> None:
+    """List the descent methods, what each does and its settings."""
+    from rich.table import Table
+
+    from gdsolve.methods import METHODS
+
+    table = Table(title="descent methods (--method)", title_justify="left")
+    table.add_column("method")
+    table.add_column("what it does")
+    table.add_column("settings (defaults)")
+    for info in METHODS.values():
+        shown = ", ".join(
+            f"--{k.replace('_', '-')} {'auto' if v is None else v}"
+            for k, v in info.defaults.items()
+        )
+        table.add_row(info.name, info.summary, shown)
+    stdout().print(table)

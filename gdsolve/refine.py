@@ -1,0 +1,295 @@
+"""Polish end points, group them into distinct solutions and say what each is.
+
+Polishing takes a few Levenberg-Marquardt steps from every end point at once, so
+a simple root is reported to about machine precision. Grouping merges end points
+closer than their own accuracy or a small relative tolerance (never by rounding).
+Classification then looks at each distinct point:
+
+- ``root``: every residual within the tolerance, and the Gauss-Newton step is
+  small, so the residual is small because the point is at a root and not because
+  every term fades away (``2^s + 3^s = 5^s`` as ``s → −∞``);
+- ``local-minimum``: not a root, but no downhill direction is left and the
+  objective's Hessian has no negative eigenvalue (a valley floor above zero);
+- saddle points and points still moving are not answers and are not reported.
+
+Where the Jacobian at a root has a null direction along which the solutions
+continue (a curve or surface), the root is not isolated; its dimension is found
+by stepping along the null directions and polishing back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gdsolve.system import System
+
+#: Largest dense Jacobian, in floats, polished in one batch.
+DENSE_BUDGET = 32_000_000
+#: Most Levenberg-Marquardt iterations when polishing (most points need a few).
+POLISH_STEPS = 100
+#: Relative tolerance for merging two end points into one solution.
+MERGE_RTOL = 1e-6
+#: A Gauss-Newton step longer than this (relative to the point) means the point
+#: is not at a root even if its residual is small.
+STEP_RTOL = 1e-4
+#: Cosine between F and the range of J below which a point is stationary.
+STATIONARY_COS = 1e-6
+
+
+@dataclass
+class Polished:
+    """End points after polishing, with what the last step said about them.
+
+    Attributes:
+        x: The polished points, shape ``(starts, unknowns)``.
+        f: Residuals at the points, shape ``(starts, equations)``.
+        error: Length of the last proposed step per unknown: an estimate of
+            how far each point is from where the iteration would settle.
+    """
+
+    x: np.ndarray
+    f: np.ndarray
+    error: np.ndarray
+
+
+def chunks(system: System, count: int) -> int:
+    """Return how many points fit in one batch of dense Jacobians."""
+    per_point = max(1, system.n_equations * system.n_unknowns)
+    return max(1, min(count, DENSE_BUDGET // per_point))
+
+
+def polish(
+    system: System,
+    x: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    steps: int = POLISH_STEPS,
+) -> Polished:
+    """Refine points by Levenberg-Marquardt steps, all points at once.
+
+    Points where the system cannot be evaluated are returned unchanged with
+    ``inf`` residuals. Batches are sized so their dense Jacobians fit in memory.
+    """
+    size = chunks(system, len(x))
+    parts = [
+        _polish_batch(system, x[i : i + size], lower, upper, steps)
+        for i in range(0, len(x), size)
+    ]
+    if not parts:
+        n, m = system.n_unknowns, system.n_equations
+        return Polished(np.empty((0, n)), np.empty((0, m)), np.empty((0, n)))
+    return Polished(
+        x=np.concatenate([p.x for p in parts]),
+        f=np.concatenate([p.f for p in parts]),
+        error=np.concatenate([p.error for p in parts]),
+    )
+
+
+def _lm_step(j: np.ndarray, f: np.ndarray, damping: np.ndarray) -> np.ndarray:
+    """Solve ``(JᵀJ + λ·diag(JᵀJ)) δ = −Jᵀf`` for each point."""
+    a = np.einsum("smi,smj->sij", j, j)
+    g = np.einsum("smi,sm->si", j, f)
+    diag = np.einsum("sii->si", a)
+    floor = 1e-12 * diag.max(axis=1, keepdims=True) + 1e-200
+    idx = np.arange(a.shape[1])
+    a[:, idx, idx] += damping[:, None] * np.maximum(diag, floor)
+    try:
+        return -np.linalg.solve(a, g[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return -np.einsum("sij,sj->si", np.linalg.pinv(a), g)
+
+
+def _polish_batch(system, x, lower, upper, steps) -> Polished:
+    """Levenberg-Marquardt with Nielsen's damping update, all points at once."""
+    x = x.copy()
+    f, jv = system.evaluate(x)
+    j = system.dense(jv)
+    obj = np.einsum("sm,sm->s", f, f)
+    ok = np.isfinite(obj) & np.isfinite(j).all(axis=(1, 2))
+    obj[~ok] = np.inf
+    error = np.full(x.shape, np.inf)
+    damping, growth = np.full(len(x), 1e-3), np.full(len(x), 2.0)
+    active = ok.copy()
+    for _ in range(steps):
+        rows = np.flatnonzero(active)
+        if rows.size == 0:
+            break
+        delta = _lm_step(j[rows], f[rows], damping[rows])
+        error[rows] = np.abs(delta)
+        trial = np.clip(x[rows] + delta, lower, upper)
+        ft, jt = system.evaluate(trial)
+        ot = np.einsum("sm,sm->s", ft, ft)
+        linear = f[rows] + np.einsum("smn,sn->sm", j[rows], trial - x[rows])
+        predicted = obj[rows] - np.einsum("sm,sm->s", linear, linear)
+        ratio = (obj[rows] - ot) / np.where(predicted > 0, predicted, np.inf)
+        better = np.isfinite(ot) & np.isfinite(jt).all(axis=1) & (ot < obj[rows])
+
+        acc = rows[better]
+        x[acc], f[acc], obj[acc] = trial[better], ft[better], ot[better]
+        j[acc] = system.dense(jt[better])
+        shrink = np.maximum(1 / 3, 1 - (2 * np.clip(ratio, 0, 1) - 1) ** 3)
+        damping[rows] = np.where(better, damping[rows] * shrink, damping[rows] * growth[rows])
+        growth[rows] = np.where(better, 2.0, growth[rows] * 2)
+
+        size = 1 + np.abs(x[rows]).max(axis=1)
+        tiny = np.abs(delta).max(axis=1) <= 1e-15 * size
+        settled = (obj[rows] == 0) | tiny | (damping[rows] > 1e16)
+        active[rows[settled]] = False
+    f[~ok] = np.inf
+    return Polished(x, f, error)
+
+
+def step_estimate(system: System, x: np.ndarray) -> np.ndarray:
+    """Return the length, per unknown, of one nearly undamped Gauss-Newton step."""
+    size = chunks(system, len(x))
+    out = []
+    for i in range(0, len(x), size):
+        f, jv = system.evaluate(x[i : i + size])
+        out.append(np.abs(_lm_step(system.dense(jv), f, np.full(len(f), 1e-9))))
+    return np.concatenate(out) if out else np.empty_like(x)
+
+
+def group(
+    x: np.ndarray, error: np.ndarray, objective: np.ndarray, width: np.ndarray
+) -> list[np.ndarray]:
+    """Merge end points that are the same solution; return member indices.
+
+    Two points are the same when every coordinate differs by less than
+    ``MERGE_RTOL`` of its size (plus a sliver of the box width), or by less than
+    the points' own accuracy, capped at a thousandth of their size. Groups come
+    best objective first. The loop runs over groups, each step vectorised over
+    points.
+    """
+    error = np.minimum(np.nan_to_num(error, nan=0.0, posinf=0.0), 1e-3 * (1 + np.abs(x)))
+    left = np.ones(len(x), dtype=bool)
+    groups = []
+    while left.any():
+        candidates = np.flatnonzero(left)
+        best = candidates[np.argmin(objective[candidates])]
+        size = np.maximum(np.abs(x[best]), np.abs(x[candidates]))
+        tol = MERGE_RTOL * size + 1e-10 * width + 10 * (error[best] + error[candidates])
+        members = candidates[(np.abs(x[candidates] - x[best]) <= tol).all(axis=1)]
+        left[members] = False
+        groups.append(members)
+    return groups
+
+
+@dataclass
+class Verdict:
+    """What a distinct point is.
+
+    Attributes:
+        kind: ``"root"``, ``"local-minimum"``, ``"saddle"`` or ``"moving"``.
+        residual: Largest ``|Fᵢ|``.
+        objective: ``Σ Fᵢ²``.
+        error: Estimated distance to the exact solution (largest coordinate).
+        dimension: For a root, the dimension of the solution set through it
+            (0 when isolated).
+    """
+
+    kind: str
+    residual: float
+    objective: float
+    error: float
+    dimension: int = 0
+
+
+def classify(
+    system: System, x: np.ndarray, tol: float, lower: np.ndarray, upper: np.ndarray
+) -> list[Verdict]:
+    """Say what each distinct point is: root, valley floor, saddle or moving."""
+    f, jv = system.evaluate(x)
+    j = system.dense(jv)
+    u, s, vt = np.linalg.svd(j, full_matrices=True)
+    k = s.shape[1]
+    s_max = s[:, :1] if k else np.zeros((len(x), 1))
+    keep = s > 1e-12 * s_max
+    inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
+    coeff = np.einsum("smk,sm->sk", u[:, :, :k], f) * inv
+    gn = np.abs(np.einsum("skn,sk->sn", vt[:, :k, :], coeff)).max(axis=1, initial=0.0)
+
+    size = 1 + np.abs(x).max(axis=1)
+    row_scale = np.abs(j).max(axis=2) * np.abs(x).max(axis=1, keepdims=True)
+    residual = np.abs(f).max(axis=1, initial=0.0)
+    is_root = (np.abs(f) <= tol * np.maximum(1.0, row_scale)).all(axis=1)
+    is_root &= gn <= STEP_RTOL * size
+    fnorm = np.linalg.norm(f, axis=1)
+    jtf = np.linalg.norm(np.einsum("smn,sm->sn", j, f), axis=1)
+    stationary = jtf <= STATIONARY_COS * s_max[:, 0] * fnorm + 1e-300
+
+    verdicts = []
+    for i in range(len(x)):
+        objective = float(fnorm[i] ** 2)
+        if is_root[i]:
+            kind = "root"
+        elif stationary[i] or _on_bound(x[i], lower, upper):
+            kind = "local-minimum"
+        else:
+            kind = "moving"
+        verdicts.append(Verdict(kind, float(residual[i]), objective, float(gn[i])))
+    _find_saddles(system, x, verdicts, lower, upper)
+    _find_dimensions(system, x, vt, s, verdicts, lower, upper)
+    return verdicts
+
+
+def _on_bound(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
+    return bool(((x <= lower) | (x >= upper)).any())
+
+
+def gradient(system: System, x: np.ndarray) -> np.ndarray:
+    """Return the objective's gradient ``2·JᵀF`` at each row of ``x``."""
+    f, jv = system.evaluate(x)
+    return 2.0 * system.jt_times(jv, f)
+
+
+def _find_saddles(system, x, verdicts, lower, upper) -> None:
+    """Mark valley floors whose objective Hessian has a negative eigenvalue."""
+    rows = [i for i, v in enumerate(verdicts) if v.kind == "local-minimum"]
+    n = x.shape[1]
+    if not rows or n > 200:
+        return
+    pts = x[rows]
+    h = 1e-5 * (1 + np.abs(pts))
+    eye = np.eye(n)
+    plus = (pts[:, None, :] + h[:, None, :] * eye).reshape(-1, n)
+    minus = (pts[:, None, :] - h[:, None, :] * eye).reshape(-1, n)
+    diff = (gradient(system, plus) - gradient(system, minus)).reshape(len(rows), n, n)
+    hess = diff / (2 * h[:, :, None])
+    hess = 0.5 * (hess + hess.transpose(0, 2, 1))
+    if not np.isfinite(hess).all():
+        return
+    eig = np.linalg.eigvalsh(hess)
+    scale = np.abs(eig).max(axis=1)
+    for r, lowest, top in zip(rows, eig[:, 0], scale):
+        if lowest < -1e-6 * top and not _on_bound(x[r], lower, upper):
+            verdicts[r].kind = "saddle"
+
+
+def _find_dimensions(system, x, vt, s, verdicts, lower, upper) -> None:
+    """For roots with a nearly singular Jacobian, test whether solutions continue.
+
+    Along each nearly null direction the root is stepped away and polished back:
+    if polishing stays away, the solutions continue in that direction.
+    """
+    n = x.shape[1]
+    tests, owners = [], []
+    for i, v in enumerate(verdicts):
+        if v.kind != "root":
+            continue
+        sv = np.zeros(n)
+        sv[: s.shape[1]] = s[i]
+        weak = np.flatnonzero(sv <= 1e-3 * max(sv.max(), 1.0))[:8]
+        h = 1e-3 * (1 + np.abs(x[i]).max())
+        for d in weak:
+            tests.append(x[i] + h * vt[i, d])
+            owners.append((i, h))
+    if not tests:
+        return
+    back = polish(system, np.array(tests), lower, upper)
+    for (i, h), point, f in zip(owners, back.x, back.f):
+        moved = np.abs(point - x[i]).max()
+        stays_root = np.isfinite(f).all() and np.abs(f).max() <= 1e3 * max(verdicts[i].residual, 1e-12)
+        if stays_root and moved >= 0.3 * h:
+            verdicts[i].dimension += 1

@@ -1,0 +1,385 @@
+"""The multi-start descent: many starts ("hikers") walking downhill together.
+
+All starts advance as one array of shape ``(starts, unknowns)``. A start leaves
+the array when it has converged (every residual within the tolerance), when it
+is stationary (no downhill direction left, even after its random kicks), when
+it diverges, or when its point can no longer be evaluated. The rest keep going
+until the iteration budget is spent. No Python loop runs over starts.
+
+The objective is ``f(x) = Σ Fᵢ(x)²`` and its gradient ``g = 2·J(x)ᵀF(x)``. With
+scaling on (the default for every method but Adam), ``g`` is divided coordinate
+by coordinate by the diagonal of the Gauss-Newton curvature ``2·JᵀJ``, so
+unknowns and equations of very different magnitudes share one step size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from gdsolve.methods import Method
+from gdsolve.system import System
+
+#: Why a start left the descent.
+CONVERGED, STATIONARY, BUDGET, DIVERGED, UNDEFINED = range(5)
+REASONS = ("converged", "stationary", "budget", "diverged", "undefined")
+
+#: Armijo's sufficient-decrease constant and the most halvings of one step.
+ARMIJO = 1e-4
+HALVINGS = 40
+#: A start whose objective grew this many times in a row while far above its
+#: start value is taken to diverge.
+GROWTH_STREAK = 6
+#: Progress is checked over this many iterations; less than
+#: ``STALL_RATIO`` relative decrease over them means the start is stationary.
+STALL_WINDOW = 50
+STALL_RATIO = 1e-10
+#: Random kicks allowed per start on a flat region or saddle.
+MAX_KICKS = 5
+#: A step shorter than this, relative to the point, leaves a start where it was.
+STILL = 1e-12
+#: Objective values remembered by the non-monotone line search.
+MEMORY = 8
+
+Progress = Callable[[int, float, int, int], None]
+
+
+@dataclass(frozen=True)
+class Descent:
+    """How the starts walk: the method and the rules for stopping.
+
+    Attributes:
+        method: The descent method (see :mod:`gdsolve.methods`).
+        line_search: Choose each step by Armijo backtracking instead of a
+            fixed learning rate.
+        scale: Divide the gradient by the diagonal of ``2·JᵀJ``.
+        max_iter: Iteration budget.
+        tol: A start has converged when every ``|Fᵢ| ≤ tol``.
+        noise: Size of the random kick given to a stationary start that is not
+            at a root, relative to the width of the search box.
+        batch_size: Equations per step for stochastic descent (``None``: all).
+        lower: Lower bound of each unknown (``-inf`` when free).
+        upper: Upper bound of each unknown (``inf`` when free).
+        width: Width of the search box per unknown; also the largest step.
+    """
+
+    method: Method
+    line_search: bool
+    scale: bool
+    max_iter: int
+    tol: float
+    noise: float
+    batch_size: int | None
+    lower: np.ndarray
+    upper: np.ndarray
+    width: np.ndarray
+
+
+@dataclass
+class Walk:
+    """Where the starts ended and how they got there.
+
+    Attributes:
+        x: End point of each start, shape ``(starts, unknowns)``.
+        objective: ``Σ Fᵢ²`` at each end point (``inf`` if undefined there).
+        reason: Why each start stopped, an index into :data:`REASONS`.
+        iterations: Iterations each start took.
+        kicks: Random kicks each start received.
+        best: Lowest objective over all starts after each iteration.
+        paths: When recorded, the point of every start after every iteration,
+            shape ``(iterations + 1, starts, unknowns)``.
+        trace: When asked for, per start traced: rows of
+            ``(iteration, objective, gradient norm, step size)``.
+    """
+
+    x: np.ndarray
+    objective: np.ndarray
+    reason: np.ndarray
+    iterations: np.ndarray
+    kicks: np.ndarray
+    best: list[float] = field(default_factory=list)
+    paths: np.ndarray | None = None
+    trace: list[list[tuple[int, float, float, float]]] = field(default_factory=list)
+
+    def count(self, reason: int) -> int:
+        """Number of starts that stopped for ``reason``."""
+        return int(np.count_nonzero(self.reason == reason))
+
+
+def _take(state: Any, keep: np.ndarray) -> Any:
+    """Keep the rows ``keep`` of every array in a method's state."""
+    if state is None:
+        return None
+    return type(state)(*(a[keep] for a in state))
+
+
+def _reset(state: Any, rows: np.ndarray) -> Any:
+    """Zero the state of the given starts (after a kick the old velocity is stale)."""
+    if state is None or not rows.any():
+        return state
+    return type(state)(*(np.where(_column(rows, a), 0.0, a) for a in state))
+
+
+def _column(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return mask.reshape((-1,) + (1,) * (like.ndim - 1))
+
+
+class _Walker:
+    """The state of one descent run: active starts and their bookkeeping."""
+
+    def __init__(
+        self,
+        system: System,
+        settings: Descent,
+        x0: np.ndarray,
+        rng: np.random.Generator,
+        record_paths: bool,
+        trace_starts: int,
+    ) -> None:
+        self.system, self.s, self.rng = system, settings, rng
+        count = x0.shape[0]
+        self.walk = Walk(
+            x=x0.copy(),
+            objective=np.full(count, np.inf),
+            reason=np.full(count, BUDGET),
+            iterations=np.zeros(count, dtype=int),
+            kicks=np.zeros(count, dtype=int),
+        )
+        self.paths = [x0.copy()] if record_paths else None
+        self.walk.trace = [[] for _ in range(min(trace_starts, count))]
+
+        f, jac = system.evaluate(x0)
+        obj = np.einsum("ij,ij->i", f, f)
+        defined = np.isfinite(obj) & np.isfinite(jac).all(axis=1)
+        self.walk.objective[defined] = obj[defined]
+        self.walk.reason[~defined] = UNDEFINED
+        self.idx = np.flatnonzero(defined)
+        self.x, self.f, self.jac = x0[defined], f[defined], jac[defined]
+        self.obj = obj[defined]
+        self.first = self.obj.copy()
+        self.state = settings.method.init(self.x)
+        self.step = np.ones(len(self.idx))
+        self.growth = np.zeros(len(self.idx), dtype=int)
+        self.window = self.obj.copy()
+        self.last_x = self.x.copy()
+        self.last_gradient = np.zeros_like(self.x)
+        self.recent = np.repeat(self.obj[:, None], MEMORY, axis=1)
+
+    # -- one iteration -----------------------------------------------------
+
+    def direction(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the (scaled) gradient at each active start's look-ahead point."""
+        s, system = self.s, self.system
+        f, jac = self.f, self.jac
+        if s.method.lookahead is not None:
+            ahead = np.clip(s.method.lookahead(self.x, self.state), s.lower, s.upper)
+            f, jac = system.evaluate(ahead)
+            bad = ~(np.isfinite(f).all(axis=1) & np.isfinite(jac).all(axis=1))
+            f[bad], jac[bad] = self.f[bad], self.jac[bad]
+        if s.batch_size is not None and s.batch_size < system.n_equations:
+            chosen = self.rng.choice(system.n_equations, s.batch_size, replace=False)
+            mask = np.zeros(system.n_equations)
+            mask[chosen] = system.n_equations / s.batch_size
+            f = f * mask
+        gradient = 2.0 * system.jt_times(jac, f)
+        if not s.scale:
+            return gradient, gradient
+        curvature = 2.0 * system.column_norms2(jac)
+        floor = 1e-12 * curvature.max(axis=1, keepdims=True) + 1e-300
+        return gradient / np.maximum(curvature, floor), gradient
+
+    def advance(self, iteration: int) -> None:
+        """Move every active start one step and retire those that are done."""
+        s = self.s
+        d, gradient = self.direction()
+        if s.line_search:
+            new_x, new_f, new_obj, taken = self._line_search(d, gradient)
+        else:
+            new_x, new_f, new_obj, taken = self._fixed_step(d)
+
+        moved = taken > 0
+        grew = moved & (new_obj > self.obj)
+        still = taken <= STILL * (1 + np.abs(self.x).max(axis=1))
+        self.growth = np.where(grew, self.growth + 1, 0)
+        self.x[moved], self.f[moved], self.obj[moved] = (
+            new_x[moved],
+            new_f[moved],
+            new_obj[moved],
+        )
+        if moved.any():
+            _, jac = self.system.evaluate(self.x[moved])
+            self.jac[moved] = jac
+        self._record_trace(iteration, gradient, taken)
+        self._retire(iteration, still)
+
+    def _fixed_step(self, d: np.ndarray) -> tuple:
+        """Take the method's own step, halving it only where it leaves the domain."""
+        step, self.state = self.s.method.update(d, self.state)
+        step = np.clip(step, -self.s.width, self.s.width)
+        scale = np.ones(len(self.x))
+        new_x, new_f, new_obj = self._try(step, scale)
+        for _ in range(HALVINGS):
+            bad = ~np.isfinite(new_obj)
+            if not bad.any():
+                break
+            scale[bad] *= 0.5
+            new_x[bad], new_f[bad], new_obj[bad] = self._try(step[bad], scale[bad], bad)
+        scale[~np.isfinite(new_obj)] = 0.0
+        return new_x, new_f, new_obj, scale * np.abs(step).max(axis=1)
+
+    def _line_search(self, d: np.ndarray, gradient: np.ndarray) -> tuple:
+        """Backtrack along ``−d`` from a Barzilai-Borwein step.
+
+        The first trial step is ``sᵀPs / sᵀy`` from the last move ``s``, the
+        change ``y`` of the gradient and the scaling ``P`` (``d = P⁻¹g``); it is
+        halved until the objective falls below the
+        largest of the last few values by Armijo's margin (a non-monotone
+        search, which lets the Barzilai-Borwein steps do their work).
+        """
+        slope = np.einsum("ij,ij->i", gradient, d)
+        moved, changed = self.x - self.last_x, gradient - self.last_gradient
+        metric = np.divide(gradient, d, out=np.ones_like(d), where=d != 0)
+        curvature = np.einsum("ij,ij->i", moved, changed)
+        length = np.einsum("ij,ij,ij->i", moved, metric, moved)
+        bb = length / np.where(curvature > 0, curvature, np.inf)
+        t = np.where(bb > 0, bb, np.minimum(self.step * 2.0, 1.0))
+        t = np.clip(t, 1e-10, 1e6)
+        self.last_x, self.last_gradient = self.x.copy(), gradient
+
+        step = np.clip(-d, -self.s.width, self.s.width)
+        reference = self.recent.max(axis=1)
+        new_x, new_f, new_obj = self._try(step, t)
+        for _ in range(HALVINGS):
+            bad = ~(new_obj <= reference - ARMIJO * t * slope)
+            if not bad.any():
+                break
+            t[bad] *= 0.5
+            new_x[bad], new_f[bad], new_obj[bad] = self._try(step[bad], t[bad], bad)
+        failed = ~(new_obj <= reference - ARMIJO * t * slope)
+        t[failed] = 0.0
+        self.step = np.where(failed, self.step, t)
+        self.recent = np.roll(self.recent, 1, axis=1)
+        self.recent[:, 0] = np.where(failed, self.obj, new_obj)
+        return new_x, new_f, new_obj, t * np.abs(step).max(axis=1)
+
+    def _try(self, step: np.ndarray, t: np.ndarray, rows: np.ndarray | None = None):
+        x = self.x if rows is None else self.x[rows]
+        trial = np.clip(x + t[:, None] * step, self.s.lower, self.s.upper)
+        f = self.system.residuals(trial)
+        obj = np.einsum("ij,ij->i", f, f)
+        obj[~np.isfinite(obj)] = np.inf
+        return trial, f, obj
+
+    # -- bookkeeping -------------------------------------------------------
+
+    def _retire(self, iteration: int, still: np.ndarray) -> None:
+        """Decide which starts are done, kick stuck ones, compact the arrays."""
+        s = self.s
+        converged = np.abs(self.f).max(axis=1) <= s.tol
+        diverged = (self.growth >= GROWTH_STREAK) & (self.obj > 1e6 * (self.first + 1))
+        diverged |= ~np.isfinite(self.obj) | (np.abs(self.x) > 1e150).any(axis=1)
+        stuck = still & ~converged
+        if (iteration + 1) % STALL_WINDOW == 0:
+            stuck |= self.window - self.obj <= STALL_RATIO * self.window
+            self.window = self.obj.copy()
+        stuck &= ~diverged
+
+        kicked = stuck & (self.kicks < MAX_KICKS) if s.noise > 0 else stuck & False
+        if kicked.any():
+            self._kick(kicked)
+        stationary = stuck & ~kicked
+
+        done = converged | diverged | stationary
+        reason = np.where(converged, CONVERGED, np.where(diverged, DIVERGED, STATIONARY))
+        ids = self.idx[done]
+        w = self.walk
+        w.x[self.idx], w.objective[self.idx] = self.x, self.obj
+        w.iterations[self.idx] = iteration + 1
+        w.reason[ids] = reason[done]
+        keep = ~done
+        self.idx, self.x, self.f, self.jac = (
+            self.idx[keep],
+            self.x[keep],
+            self.f[keep],
+            self.jac[keep],
+        )
+        self.obj, self.first, self.step = self.obj[keep], self.first[keep], self.step[keep]
+        self.growth, self.window = self.growth[keep], self.window[keep]
+        self.last_x, self.last_gradient = self.last_x[keep], self.last_gradient[keep]
+        self.recent = self.recent[keep]
+        self.state = _take(self.state, keep)
+        if self.paths is not None:
+            self.paths.append(w.x.copy())
+
+    @property
+    def kicks(self) -> np.ndarray:
+        return self.walk.kicks[self.idx]
+
+    def _kick(self, rows: np.ndarray) -> None:
+        """Jump stuck starts by a random amount, the way off a flat saddle region."""
+        s = self.s
+        jump = self.rng.standard_normal((int(rows.sum()), self.x.shape[1]))
+        trial = np.clip(self.x[rows] + s.noise * s.width * jump, s.lower, s.upper)
+        f, jac = self.system.evaluate(trial)
+        obj = np.einsum("ij,ij->i", f, f)
+        ok = np.isfinite(obj) & np.isfinite(jac).all(axis=1)
+        where = np.flatnonzero(rows)[ok]
+        self.x[where], self.f[where], self.jac[where] = trial[ok], f[ok], jac[ok]
+        self.obj[where] = obj[ok]
+        self.window[where] = obj[ok]
+        self.step[where] = 1.0
+        self.last_x[where], self.last_gradient[where] = trial[ok], 0.0
+        self.recent[where] = obj[ok][:, None]
+        self.walk.kicks[self.idx[rows]] += 1
+        self.state = _reset(self.state, rows)
+
+    def _record_trace(self, iteration: int, gradient: np.ndarray, taken: np.ndarray) -> None:
+        for k, rows in enumerate(self.walk.trace):
+            hit = np.flatnonzero(self.idx == k)
+            if hit.size:
+                i = hit[0]
+                norm = float(np.linalg.norm(gradient[i]))
+                rows.append((iteration + 1, float(self.obj[i]), norm, float(taken[i])))
+
+
+def descend(
+    system: System,
+    settings: Descent,
+    x0: np.ndarray,
+    rng: np.random.Generator,
+    record_paths: bool = False,
+    trace_starts: int = 0,
+    progress: Progress | None = None,
+) -> Walk:
+    """Run every start downhill until it stops or the budget is spent.
+
+    Args:
+        system: The compiled system.
+        settings: Method and stopping rules.
+        x0: Starting points, shape ``(starts, unknowns)``.
+        rng: Source of randomness for kicks and equation subsets.
+        record_paths: Keep every start's point after every iteration.
+        trace_starts: Record a per-iteration trace of this many first starts.
+        progress: Called as ``progress(iteration, best objective, running,
+            converged)`` every few iterations.
+
+    Returns:
+        Where each start ended and why.
+    """
+    walker = _Walker(system, settings, x0, rng, record_paths, trace_starts)
+    walk = walker.walk
+    for iteration in range(settings.max_iter):
+        if walker.idx.size == 0:
+            break
+        walker.advance(iteration)
+        finite = walk.objective[np.isfinite(walk.objective)]
+        walk.best.append(float(finite.min()) if finite.size else float("inf"))
+        if progress is not None and iteration % 10 == 0:
+            progress(iteration + 1, walk.best[-1], walker.idx.size, walk.count(CONVERGED))
+    if walker.idx.size:
+        walk.x[walker.idx], walk.objective[walker.idx] = walker.x, walker.obj
+    if walker.paths is not None:
+        walk.paths = np.stack(walker.paths)
+    return walk

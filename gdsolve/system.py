@@ -1,0 +1,296 @@
+"""Residuals and Jacobian of a parsed system, compiled to vectorised NumPy code.
+
+The symbolic preparation (differentiate, eliminate common subexpressions, print
+code) runs in a child process with a hard time and memory limit, because SymPy's
+automatic evaluation can take very long on small, well-formed input. The child
+returns plain source text over a pipe; the parent compiles it into functions that
+take a whole array of points of shape ``(starts, unknowns)`` at once.
+
+The generated code contains only internal names (``v0``, ``v1``... for the
+unknowns, ``x0``, ``x1``... for common subexpressions), float literals and NumPy
+functions: no text the user typed reaches it.
+
+The Jacobian is kept sparse, as a list of its structurally nonzero entries
+(``rows``, ``cols``), so a system with thousands of unknowns costs work in
+proportion to its nonzeros. A dense ``(starts, equations, unknowns)`` Jacobian is
+built only for the polishing steps and classification (see :meth:`System.dense`).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import resource
+import signal
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from gdsolve.errors import SetupError
+from gdsolve.parsing import ParsedSystem
+
+#: Default wall-clock limit, in seconds, for differentiating and compiling.
+SETUP_SECONDS = 20.0
+#: Default address-space limit, in bytes, of the child that prepares the system.
+SETUP_MEMORY = 4 * 1024**3
+
+EvalFn = Callable[..., None]
+
+
+@dataclass
+class System:
+    """A system of equations ready for numerical work.
+
+    Attributes:
+        names: The unknowns as the user named them, in order.
+        equations: The text of each equation.
+        rows: Equation index of each structurally nonzero Jacobian entry.
+        cols: Unknown index of each structurally nonzero Jacobian entry.
+        setup_seconds: Wall time spent differentiating and compiling.
+    """
+
+    names: tuple[str, ...]
+    equations: tuple[str, ...]
+    rows: np.ndarray
+    cols: np.ndarray
+    source: str
+    setup_seconds: float = 0.0
+    _residual_fn: EvalFn = field(init=False, repr=False)
+    _full_fn: EvalFn = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        namespace: dict = {"numpy": np, "abs": np.abs, "__builtins__": {}}
+        exec(compile(self.source, "<gdsolve-system>", "exec"), namespace)
+        self._residual_fn = namespace["residuals"]
+        self._full_fn = namespace["residuals_and_jacobian"]
+        self._sorted = np.argsort(self.cols, kind="stable")
+        col_sorted = self.cols[self._sorted]
+        self._col_ids, self._col_starts = np.unique(col_sorted, return_index=True)
+
+    @property
+    def n_equations(self) -> int:
+        """Number of equations (residuals)."""
+        return len(self.equations)
+
+    @property
+    def n_unknowns(self) -> int:
+        """Number of unknowns."""
+        return len(self.names)
+
+    @property
+    def nnz(self) -> int:
+        """Number of structurally nonzero Jacobian entries."""
+        return len(self.rows)
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        """Evaluate F at each row of ``x`` (shape ``(starts, unknowns)``)."""
+        out = np.empty((x.shape[0], self.n_equations))
+        with np.errstate(all="ignore"):
+            self._residual_fn(x.T, out.T)
+        return out
+
+    def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluate F and the nonzero Jacobian entries at each row of ``x``.
+
+        Returns:
+            ``F`` of shape ``(starts, equations)`` and the Jacobian's nonzero
+            values of shape ``(starts, nnz)``, in the order of ``rows``/``cols``.
+        """
+        f = np.empty((x.shape[0], self.n_equations))
+        jac = np.empty((x.shape[0], self.nnz))
+        with np.errstate(all="ignore"):
+            self._full_fn(x.T, f.T, jac.T)
+        return f, jac
+
+    def jt_times(self, jac: np.ndarray, f: np.ndarray) -> np.ndarray:
+        """Return Jᵀf for each start, summing only the nonzero entries."""
+        out = np.zeros((jac.shape[0], self.n_unknowns))
+        products = (jac * f[:, self.rows])[:, self._sorted]
+        if products.shape[1]:
+            out[:, self._col_ids] = np.add.reduceat(products, self._col_starts, axis=1)
+        return out
+
+    def column_norms2(self, jac: np.ndarray) -> np.ndarray:
+        """Return the squared norm of each Jacobian column, for each start."""
+        out = np.zeros((jac.shape[0], self.n_unknowns))
+        squares = (jac * jac)[:, self._sorted]
+        if squares.shape[1]:
+            out[:, self._col_ids] = np.add.reduceat(squares, self._col_starts, axis=1)
+        return out
+
+    def dense(self, jac: np.ndarray) -> np.ndarray:
+        """Return the dense Jacobian, shape ``(starts, equations, unknowns)``."""
+        out = np.zeros((jac.shape[0], self.n_equations, self.n_unknowns))
+        out[:, self.rows, self.cols] = jac
+        return out
+
+
+def build_system(
+    parsed: ParsedSystem,
+    timeout: float | None = SETUP_SECONDS,
+    memory: int | None = SETUP_MEMORY,
+) -> System:
+    """Differentiate and compile a parsed system under a time and memory limit.
+
+    Args:
+        parsed: The residuals and unknowns from :func:`gdsolve.parsing.parse_system`.
+        timeout: Wall-clock limit in seconds; ``None`` prepares in this process
+            with no limit.
+        memory: Address-space limit in bytes for the preparing process.
+
+    Raises:
+        SetupError: The preparation failed, ran out of time or out of memory.
+    """
+    import time
+
+    began = time.perf_counter()
+    if timeout is None:
+        rows, cols, source = generate_source(parsed)
+    else:
+        rows, cols, source = _in_child(parsed, timeout, memory)
+    return System(
+        names=parsed.names,
+        equations=parsed.equations,
+        rows=np.asarray(rows, dtype=np.intp),
+        cols=np.asarray(cols, dtype=np.intp),
+        source=source,
+        setup_seconds=time.perf_counter() - began,
+    )
+
+
+def generate_source(parsed: ParsedSystem) -> tuple[list[int], list[int], str]:
+    """Differentiate each residual and print the NumPy code that evaluates it.
+
+    Each residual is differentiated only with respect to the unknowns it
+    contains, so the work grows with the number of nonzeros, not with n².
+    Common subexpressions are shared within an equation and its derivatives;
+    small systems share them across all equations.
+    """
+    import sympy
+    from sympy.printing.numpy import NumPyPrinter
+
+    printer = NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+    rows, cols, derivatives = [], [], []
+    for i, residual in enumerate(parsed.residuals):
+        for j, symbol in enumerate(parsed.symbols):
+            if symbol in residual.free_symbols:
+                rows.append(i)
+                cols.append(j)
+                derivatives.append(sympy.diff(residual, symbol))
+
+    f_targets = [f"f[{i}]" for i in range(len(parsed.residuals))]
+    j_targets = [f"jac[{k}]" for k in range(len(derivatives))]
+    blocks = _cse_blocks(list(parsed.residuals), derivatives, rows)
+    unpack = "".join(f"    v{j} = x[{j}]\n" for j in range(len(parsed.symbols)))
+
+    residual_lines = _print_block(printer, list(parsed.residuals), f_targets)
+    full_lines = []
+    for residual_ids, derivative_ids in blocks:
+        exprs = [parsed.residuals[i] for i in residual_ids]
+        exprs += [derivatives[k] for k in derivative_ids]
+        targets = [f_targets[i] for i in residual_ids]
+        targets += [j_targets[k] for k in derivative_ids]
+        full_lines += _print_block(printer, exprs, targets, prefix=f"b{len(full_lines)}_")
+    source = (
+        "def residuals(x, f):\n" + unpack + "".join(residual_lines) + "    return None\n"
+        "\n"
+        "def residuals_and_jacobian(x, f, jac):\n"
+        + unpack
+        + "".join(full_lines)
+        + "    return None\n"
+    )
+    return rows, cols, source
+
+
+#: Below this many Jacobian entries, common subexpressions are shared across
+#: all equations; above it, within each equation, so the cost stays linear.
+_GLOBAL_CSE_LIMIT = 400
+
+
+def _cse_blocks(
+    residuals: list, derivatives: list, rows: list[int]
+) -> list[tuple[list[int], list[int]]]:
+    """Group residuals with their derivatives for common-subexpression sharing."""
+    if len(derivatives) <= _GLOBAL_CSE_LIMIT:
+        return [(list(range(len(residuals))), list(range(len(derivatives))))]
+    by_row: list[list[int]] = [[] for _ in residuals]
+    for k, row in enumerate(rows):
+        by_row[row].append(k)
+    return [([i], ks) for i, ks in enumerate(by_row)]
+
+
+def _print_block(printer, exprs: list, targets: list[str], prefix: str = "t") -> list[str]:
+    """Print assignments of ``exprs`` into ``targets`` with shared subexpressions."""
+    import sympy
+
+    symbols = sympy.numbered_symbols(prefix)
+    shared, reduced = sympy.cse(exprs, symbols=symbols, order="none")
+    lines = [f"    {name} = {printer.doprint(value)}\n" for name, value in shared]
+    lines += [f"    {t} = {printer.doprint(e)}\n" for t, e in zip(targets, reduced)]
+    return lines
+
+
+def _in_child(
+    parsed: ParsedSystem, timeout: float, memory: int | None
+) -> tuple[list[int], list[int], str]:
+    """Run :func:`generate_source` in a forked child with hard limits."""
+    import select
+    import time
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: prepare, send, exit without running any cleanup
+        os.close(read_end)
+        status = 0
+        try:
+            if memory:
+                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            payload = pickle.dumps(("ok", generate_source(parsed)))
+        except MemoryError:
+            payload = pickle.dumps(("error", "ran out of memory"))
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            payload = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"[:500]))
+        try:
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(payload)
+        except BaseException:  # noqa: BLE001
+            status = 1
+        os._exit(status)
+
+    os.close(write_end)
+    chunks = []
+    deadline = time.monotonic() + timeout
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([pipe], [], [], left)[0]:
+                    raise SetupError(
+                        f"preparing the system took longer than {timeout:g} s "
+                        "(differentiating and compiling); raise the limit with "
+                        "--setup-timeout if the system is really this large"
+                    )
+                chunk = os.read(pipe.fileno(), 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    finally:
+        _reap(pid)
+    if not chunks:
+        raise SetupError("preparing the system failed: the worker process died")
+    kind, value = pickle.loads(b"".join(chunks))
+    if kind != "ok":
+        raise SetupError(f"preparing the system failed: {value}")
+    return value
+
+
+def _reap(pid: int) -> None:
+    """Kill the child if it still runs and collect its exit status."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
