@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from gdsolve.deflation import DeflatedSystem, missed_root_estimate
 from gdsolve.errors import InputError, OptionError
 from gdsolve.methods import METHODS, make_method
 from gdsolve.parsing import parse_system
@@ -77,6 +78,11 @@ class Settings:
         scale: Divide the gradient by the diagonal of ``2·JᵀJ``.
         polish: Refine end points by Levenberg-Marquardt steps.
         seed: Seed of all randomness; ``None`` draws one and records it.
+        all_roots: Keep searching in rounds, each repelled from the roots
+            already known (deflation), until ``patience`` rounds in a row find
+            no new root or ``max_rounds`` rounds have run.
+        patience: Rounds without a new root that end an ``all_roots`` search.
+        max_rounds: Most rounds of an ``all_roots`` search.
     """
 
     method: str = "gd"
@@ -98,6 +104,9 @@ class Settings:
     scale: bool | None = None
     polish: bool = True
     seed: int | None = None
+    all_roots: bool = False
+    patience: int = 3
+    max_rounds: int = 20
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -111,6 +120,8 @@ class Settings:
             raise OptionError(f"tol must be positive, got {self.tol}")
         if not self.noise >= 0:
             raise OptionError(f"noise must not be negative, got {self.noise}")
+        if self.patience < 1 or self.max_rounds < 1:
+            raise OptionError("patience and max-rounds must be at least 1")
         if self.batch_size is not None and self.batch_size < 1:
             raise OptionError(f"batch size must be at least 1, got {self.batch_size}")
         for name, interval in {"box": self.box, **self.boxes}.items():
@@ -226,39 +237,88 @@ def solve_system(
     own = settings.resolved()
     lower, upper = _bounds(system, settings)
     low, high = _box(system, settings, lower, upper)
-    width = high - low
+    search = _Search(system, settings, own, lower, upper, low, high)
 
-    x0 = _starting_points(system, settings, low, high, rng)
-    descent = Descent(
-        method=make_method(settings.method, own),
-        line_search=bool(own.get("line_search", False)),
-        scale=_scaled(settings),
-        max_iter=settings.max_iter,
-        tol=max(settings.tol, HANDOFF) if settings.polish else settings.tol,
-        noise=settings.noise,
-        batch_size=_batch_size(system, settings) if settings.method == "sgd" else None,
-        lower=lower,
-        upper=upper,
-        width=width,
-    )
-    walk = descend(system, descent, x0, rng, record_paths, trace, progress)
+    walk = search.round(system, _starting_points(system, settings, low, high, rng),
+                        rng, record_paths, trace, progress)
+    if settings.all_roots:
+        search.more_rounds(rng, progress)
 
-    ended = np.isin(walk.reason, (CONVERGED, STATIONARY, BUDGET))
-    points = walk.x[ended]
-    if settings.polish:
-        polished = polish(system, points, lower, upper)
-        points, error = polished.x, polished.error
-    else:
-        error = step_estimate(system, points)
-    result = _package(system, settings, own, walk, points, error, width, lower, upper)
+    result = search.package()
     result.seconds = time.perf_counter() - began
     result.extra.update(
         {"best_history": walk.best, "trace": walk.trace, "paths": walk.paths}
     )
     if record_paths:
         result.extra["ends"] = walk.x
-        result.extra["ended"] = ended
+        result.extra["ended"] = np.isin(walk.reason, ENDED)
     return result
+
+
+#: End states whose points are polished and classified.
+ENDED = (CONVERGED, STATIONARY, BUDGET)
+
+
+class _Search:
+    """The end points of every round so far, and how to run one more round."""
+
+    def __init__(self, system, settings, own, lower, upper, low, high) -> None:
+        self.system, self.settings, self.own = system, settings, own
+        self.lower, self.upper, self.low, self.high = lower, upper, low, high
+        self.width = high - low
+        n = system.n_unknowns
+        self.points, self.error = np.empty((0, n)), np.empty((0, n))
+        self.reasons = np.empty(0, dtype=int)
+        self.iterations = 0
+        self.rounds = 0
+        self.quiet_rounds = 0
+
+    def descent(self) -> Descent:
+        s, own = self.settings, self.own
+        return Descent(
+            method=make_method(s.method, own),
+            line_search=bool(own.get("line_search", False)),
+            scale=_scaled(s),
+            max_iter=s.max_iter,
+            tol=max(s.tol, HANDOFF) if s.polish else s.tol,
+            noise=s.noise,
+            batch_size=_batch_size(self.system, s) if s.method == "sgd" else None,
+            lower=self.lower,
+            upper=self.upper,
+            width=self.width,
+        )
+
+    def round(self, target, x0, rng, record_paths=False, trace=0, progress=None):
+        """Descend from ``x0`` on ``target``, polish on the original system."""
+        walk = descend(target, self.descent(), x0, rng, record_paths, trace, progress)
+        ended = walk.x[np.isin(walk.reason, ENDED)]
+        if self.settings.polish:
+            polished = polish(self.system, ended, self.lower, self.upper)
+            ended, error = polished.x, polished.error
+        else:
+            error = step_estimate(self.system, ended)
+        self.points = np.vstack([self.points, ended])
+        self.error = np.vstack([self.error, error])
+        self.reasons = np.concatenate([self.reasons, walk.reason])
+        self.iterations = max(self.iterations, int(walk.iterations.max(initial=0)))
+        self.rounds += 1
+        return walk
+
+    def more_rounds(self, rng, progress) -> None:
+        """Keep searching with deflated rounds until some find no new root."""
+        s = self.settings
+        known = len(self.package().roots)
+        while self.quiet_rounds < s.patience and self.rounds < s.max_rounds:
+            roots = np.array([r.x for r in self.package().roots])
+            target = DeflatedSystem(self.system, roots, self.width) if len(roots) else self.system
+            x0 = self.low + self.width * rng.random((s.starts or 1, self.system.n_unknowns))
+            self.round(target, x0, rng, progress=progress)
+            found = len(self.package().roots)
+            self.quiet_rounds = 0 if found > known else self.quiet_rounds + 1
+            known = found
+
+    def package(self) -> SolveResult:
+        return _package(self, self.points, self.error)
 
 
 def _scaled(settings: Settings) -> bool:
@@ -331,8 +391,10 @@ def _starting_points(
     return np.vstack([np.array(given).reshape(-1, n), random])
 
 
-def _package(system, settings, own, walk, points, error, width, lower, upper) -> SolveResult:
-    """Group, classify and describe the end points."""
+def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveResult:
+    """Group, classify and describe the end points of every round."""
+    system, settings, width = search.system, search.settings, search.width
+    lower, upper = search.lower, search.upper
     residuals = system.residuals(points) if len(points) else np.empty((0, 0))
     objective = np.einsum("ij,ij->i", residuals, residuals) if len(points) else np.empty(0)
     usable = np.isfinite(objective)
@@ -360,7 +422,7 @@ def _package(system, settings, own, walk, points, error, width, lower, upper) ->
     if dimension > 0:
         status = "not-isolated"
         roots = _spread(roots, 8)
-    starts = _start_counts(walk, counts)
+    starts = _start_counts(search.reasons, counts)
     result = SolveResult(
         variables=list(system.names),
         status=status,
@@ -369,15 +431,31 @@ def _package(system, settings, own, walk, points, error, width, lower, upper) ->
         best=best,
         dimension=dimension,
         method=settings.method,
-        settings=_settings_record(settings, own),
+        settings=_settings_record(settings, search.own),
         seed=int(settings.seed),
-        iterations=int(walk.iterations.max(initial=0)),
+        iterations=search.iterations,
         seconds=0.0,
         starts=starts,
     )
     result.message = _message(result, floors, starts)
-    result.warnings = _warnings(own, starts, bool(roots))
+    result.warnings = _warnings(search.own, starts, bool(roots))
+    if settings.all_roots:
+        result.search = _completeness(search, roots)
     return result
+
+
+def _completeness(search: _Search, roots: list[Solution]) -> dict[str, Any]:
+    """How complete an ``--all`` search is, from how often each root was hit."""
+    unseen, chance = missed_root_estimate([r.starts for r in roots])
+    return {
+        "rounds": search.rounds,
+        "rounds_without_new_root": search.quiet_rounds,
+        "starts_used": int(len(search.reasons)),
+        "roots_reached_once": sum(1 for r in roots if r.starts == 1),
+        "roots_reached_twice": sum(1 for r in roots if r.starts == 2),
+        "estimated_unseen_roots": unseen,
+        "chance_next_start_finds_new_root": chance,
+    }
 
 
 def _solution(system: System, x: np.ndarray, verdict, count: int) -> Solution:
@@ -424,14 +502,17 @@ def _spread(points: list[Solution], count: int) -> list[Solution]:
     return [points[i] for i in sorted(chosen)]
 
 
-def _start_counts(walk, counts: dict[str, int]) -> dict[str, int]:
+def _start_counts(reasons: np.ndarray, counts: dict[str, int]) -> dict[str, int]:
+    def count(reason: int) -> int:
+        return int(np.count_nonzero(reasons == reason))
+
     return {
-        "used": int(len(walk.reason)),
-        "converged": walk.count(CONVERGED),
-        "stationary": walk.count(STATIONARY),
-        "budget": walk.count(BUDGET),
-        "diverged": walk.count(DIVERGED),
-        "undefined": walk.count(UNDEFINED),
+        "used": int(len(reasons)),
+        "converged": count(CONVERGED),
+        "stationary": count(STATIONARY),
+        "budget": count(BUDGET),
+        "diverged": count(DIVERGED),
+        "undefined": count(UNDEFINED),
         "saddle": counts["saddle"],
         "moving": counts["moving"],
     }

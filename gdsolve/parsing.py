@@ -159,36 +159,45 @@ class RealCubeRoot(sympy.Function):
         return f"{func}({printer._print(self.args[0])})"
 
 
+def _plain(func: Callable[..., sympy.Expr]) -> Callable[..., sympy.Expr]:
+    """Return a builder of ``func`` calls that skips SymPy's automatic rewriting.
+
+    The rewriting queries assumptions through the whole argument, which can
+    take seconds on a long or deeply nested one; the call is kept as written.
+    """
+    return lambda *args: func(*args, evaluate=False)
+
+
 def _log_base(base: float) -> Callable[[sympy.Expr], sympy.Expr]:
     """Return a builder of the logarithm to ``base``, with a float factor."""
     factor = sympy.Float(1 / math.log(base))
-    return lambda arg: factor * sympy.log(arg)
+    return lambda arg: factor * sympy.log(arg, evaluate=False)
 
 
 #: The functions an equation may call: name -> (number of arguments, builder of
 #: the SymPy expression). Every one is real-valued on its real domain.
 FUNCTIONS: dict[str, tuple[int, Callable[..., sympy.Expr]]] = {
-    "sin": (1, sympy.sin),
-    "cos": (1, sympy.cos),
-    "tan": (1, sympy.tan),
-    "asin": (1, sympy.asin),
-    "acos": (1, sympy.acos),
-    "atan": (1, sympy.atan),
-    "atan2": (2, sympy.atan2),
-    "sinh": (1, sympy.sinh),
-    "cosh": (1, sympy.cosh),
-    "tanh": (1, sympy.tanh),
-    "asinh": (1, sympy.asinh),
-    "acosh": (1, sympy.acosh),
-    "atanh": (1, sympy.atanh),
-    "exp": (1, sympy.exp),
-    "log": (1, sympy.log),
-    "ln": (1, sympy.log),
+    "sin": (1, _plain(sympy.sin)),
+    "cos": (1, _plain(sympy.cos)),
+    "tan": (1, _plain(sympy.tan)),
+    "asin": (1, _plain(sympy.asin)),
+    "acos": (1, _plain(sympy.acos)),
+    "atan": (1, _plain(sympy.atan)),
+    "atan2": (2, _plain(sympy.atan2)),
+    "sinh": (1, _plain(sympy.sinh)),
+    "cosh": (1, _plain(sympy.cosh)),
+    "tanh": (1, _plain(sympy.tanh)),
+    "asinh": (1, _plain(sympy.asinh)),
+    "acosh": (1, _plain(sympy.acosh)),
+    "atanh": (1, _plain(sympy.atanh)),
+    "exp": (1, _plain(sympy.exp)),
+    "log": (1, _plain(sympy.log)),
+    "ln": (1, _plain(sympy.log)),
     "log10": (1, _log_base(10.0)),
     "log2": (1, _log_base(2.0)),
     "sqrt": (1, lambda arg: _sym(_raise(arg, 0.5, sympy.S.Half))),
-    "cbrt": (1, RealCubeRoot),
-    "abs": (1, sympy.Abs),
+    "cbrt": (1, _plain(RealCubeRoot)),
+    "abs": (1, _plain(sympy.Abs)),
 }
 
 # The same functions on floats, for arguments that are all constants.
@@ -764,7 +773,7 @@ def _power(base: Value, exponent: Value) -> Value:
             )
         return _raise(base, exponent, _sym(exponent))
     if isinstance(base, float) and base == math.e:
-        return _real(sympy.exp(exponent))
+        return sympy.exp(exponent, evaluate=False)
     return _real(sympy.Pow(_sym(base), exponent))
 
 
@@ -778,8 +787,7 @@ def _call(name: str, args: Sequence[Value]) -> Value:
             raise _Fault(f"constant {shown} is too large", limit=True)
         except (ValueError, ZeroDivisionError):
             raise _Fault(f"{shown} is undefined: outside the domain of {name}")
-    result = FUNCTIONS[name][1](*(_sym(arg) for arg in args))
-    return result if isinstance(result, float) else _real(result)
+    return _settle(FUNCTIONS[name][1](*(_sym(arg) for arg in args)))
 
 
 # ---------------------------------------------------------------------------
@@ -990,7 +998,10 @@ def _parse_checked(
     """Parse one equation, turning any failure of the builder into an InputError."""
     parser = _Parser(source, tokens, bindings)
     try:
-        return _sym(parser.equation())
+        residual = _sym(parser.equation())
+        if _deeper_than(residual, LIMITS.depth):
+            raise source.too_deep()
+        return residual
     except RecursionError:
         raise source.too_deep() from None
     except _Fault as fault:
@@ -998,3 +1009,23 @@ def _parse_checked(
     except (ArithmeticError, ValueError, TypeError) as exc:
         message = f"cannot read this equation: {exc}"
         raise source.error(message, None) from None
+
+
+def _deeper_than(expr: sympy.Expr, limit: int) -> bool:
+    """Tell whether the expression tree has more than ``limit`` levels.
+
+    Parentheses alone add no level, but calls, powers and products of sums do;
+    differentiating recurses once per level, so this depth is what is bounded.
+    """
+    depth: dict[sympy.Basic, int] = {}
+    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if ready or not node.args:
+            depth[node] = 1 + max((depth[arg] for arg in node.args), default=0)
+            if depth[node] > limit:
+                return True
+        elif node not in depth:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if arg not in depth)
+    return False

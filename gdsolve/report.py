@@ -124,3 +124,72 @@ def to_csv(rows: list[list[Any]], head: list[str]) -> str:
     writer.writerow(head)
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int = 60) -> str:
+    """Draw values on a log scale as one line of block characters.
+
+    Non-positive and non-finite values are drawn at the bottom. Long series are
+    sampled down to ``width`` characters, keeping the first and last value.
+    """
+    finite = [v for v in values if v > 0 and math.isfinite(v)]
+    if not finite:
+        return ""
+    if len(values) > width:
+        step = (len(values) - 1) / (width - 1)
+        values = [values[round(i * step)] for i in range(width)]
+    low, high = math.log10(min(finite)), math.log10(max(finite))
+    span = high - low or 1.0
+    out = []
+    for v in values:
+        level = (math.log10(v) - low) / span if v > 0 and math.isfinite(v) else 0.0
+        out.append(SPARKS[min(len(SPARKS) - 1, int(level * len(SPARKS)))])
+    return "".join(out)
+
+
+def trace_table(index: int, rows: list[tuple[int, float, float, float]], head: int = 25,
+                tail: int = 5) -> Table:
+    """Return one start's iterations as a table, eliding the middle of long runs."""
+    table = Table(title=f"start {index + 1}", title_justify="left")
+    for name in ("iteration", "objective", "|gradient|", "step"):
+        table.add_column(name, justify="right")
+    shown = rows if len(rows) <= head + tail else rows[:head] + [None] + rows[-tail:]
+    for row in shown:
+        if row is None:
+            table.add_row("…", "", "", "")
+            continue
+        it, obj, grad, step = row
+        table.add_row(str(it), number(obj, 6), number(grad, 3), number(step, 3))
+    return table
+
+
+def print_trace(result: SolveResult, err: Console) -> None:
+    """Print the traced starts' iterations and a sparkline of the best objective."""
+    for i, rows in enumerate(result.extra.get("trace") or []):
+        err.print(trace_table(i, rows))
+    history = result.extra.get("best_history") or []
+    if history:
+        err.print(
+            f"best objective {number(history[0], 3)} {sparkline(history)} "
+            f"{number(history[-1], 3)} over {len(history)} iterations",
+            highlight=False,
+        )
+
+
+def print_search(result: SolveResult, err: Console) -> None:
+    """Print how complete an ``--all`` search is."""
+    s = result.search
+    if not s:
+        return
+    err.print(
+        f"search: {s['rounds']} rounds, {s['starts_used']} starts, the last "
+        f"{s['rounds_without_new_root']} rounds found no new root; "
+        f"{s['roots_reached_once']} roots were reached by one start and "
+        f"{s['roots_reached_twice']} by two, so about "
+        f"{s['estimated_unseen_roots']:.2g} roots may be unseen (chance the next "
+        f"start finds a new one: {s['chance_next_start_finds_new_root']:.2g})",
+        highlight=False,
+    )

@@ -86,6 +86,9 @@ class SolveResult:
         seconds: Wall time of the whole solve, set-up included.
         starts: How many starts were used, and how each ended.
         warnings: Things the user should know (a diverging learning rate...).
+        search: For an ``all_roots`` search, how complete it is: rounds,
+            rounds without a new root, starts used, and the estimated chance
+            that a root was missed.
         extra: Data recorded on request: ``paths``, ``trace``, ``best_history``.
     """
 
@@ -102,6 +105,7 @@ class SolveResult:
     starts: dict[str, int]
     dimension: int = 0
     warnings: list[str] = field(default_factory=list)
+    search: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -150,6 +154,7 @@ class SolveResult:
             "seconds": round(self.seconds, 4),
             "starts": self.starts,
             "warnings": self.warnings,
+            "search": self.search,
         }
 
 

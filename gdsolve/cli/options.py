@@ -146,6 +146,27 @@ Polish = Annotated[
     bool,
     typer.Option("--polish/--no-polish", help="Refine end points by Levenberg-Marquardt steps.", rich_help_panel=SEARCH),
 ]
+AllRoots = Annotated[
+    bool,
+    typer.Option(
+        "--all",
+        help="Keep searching in rounds repelled from the roots found (deflation) "
+        "until --patience rounds find nothing new.",
+        rich_help_panel=SEARCH,
+    ),
+]
+Patience = Annotated[
+    int, typer.Option("--patience", help="--all: rounds without a new root that end the search.", rich_help_panel=SEARCH)
+]
+MaxRounds = Annotated[int, typer.Option("--max-rounds", help="--all: most rounds.", rich_help_panel=SEARCH)]
+Trace = Annotated[
+    int,
+    typer.Option(
+        "--trace",
+        help="Print the iterations of this many first starts, and a sparkline of the best objective.",
+        rich_help_panel=OUTPUT,
+    ),
+]
 OutputFormat = Annotated[Format, typer.Option("--format", "-f", help="Output format.", rich_help_panel=OUTPUT)]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.", rich_help_panel=OUTPUT)]
 

@@ -93,8 +93,12 @@ def solve(
     seed: o.Seed = None,
     noise: o.Noise = 0.01,
     polish: o.Polish = True,
+    all_roots: o.AllRoots = False,
+    patience: o.Patience = 3,
+    max_rounds: o.MaxRounds = 20,
     output: o.OutputFormat = o.Format.table,
     quiet: o.Quiet = False,
+    trace: o.Trace = 0,
     setup_timeout: o.SetupTimeout = 20.0,
 ) -> None:
     """Find every real solution of a system of equations.
@@ -111,7 +115,8 @@ def solve(
         settings.update(o.search_settings(box, start, bounds))
         settings.update(
             starts=starts, max_iter=max_iter, tol=tol, seed=seed, noise=noise,
-            polish=polish, scale=scale,
+            polish=polish, scale=scale, all_roots=all_roots, patience=patience,
+            max_rounds=max_rounds,
         )
         with _progress(quiet) as progress:
             result = solve_equations(
@@ -120,6 +125,7 @@ def solve(
                 params=o.parameters(param),
                 setup_timeout=setup_timeout,
                 progress=progress,
+                trace=trace,
                 **settings,
             )
         _emit(result, output, quiet)
@@ -138,6 +144,10 @@ def _emit(result, output: o.Format, quiet: bool) -> None:
         print(report.to_csv(rows, report.CSV_HEAD + result.variables), end="", flush=True)
     else:
         report.print_table(result, stdout(), stderr(), quiet)
+    if not quiet:
+        report.print_search(result, stderr())
+        if result.extra.get("trace"):
+            report.print_trace(result, stderr())
 
 
 class _progress:
