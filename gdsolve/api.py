@@ -39,7 +39,13 @@ from gdsolve.search import (
     Progress,
     descend,
 )
-from gdsolve.system import SETUP_SECONDS, System, build_system
+from gdsolve.system import (
+    SETUP_SECONDS,
+    Balanced,
+    System,
+    build_system,
+    equation_weights,
+)
 
 Interval = tuple[float, float]
 
@@ -101,7 +107,7 @@ class Settings:
     max_iter: int = 500
     tol: float = 1e-10
     noise: float = 0.01
-    scale: bool | None = None
+    scale: bool = True
     polish: bool = True
     seed: int | None = None
     all_roots: bool = False
@@ -237,10 +243,11 @@ def solve_system(
     own = settings.resolved()
     lower, upper = _bounds(system, settings)
     low, high = _box(system, settings, lower, upper)
+    x0 = _starting_points(system, settings, low, high, rng)
     search = _Search(system, settings, own, lower, upper, low, high)
+    search.balanced = Balanced(system, equation_weights(system, x0))
 
-    walk = search.round(system, _starting_points(system, settings, low, high, rng),
-                        rng, record_paths, trace, progress)
+    walk = search.round(search.balanced, x0, rng, record_paths, trace, progress)
     if settings.all_roots:
         search.more_rounds(rng, progress)
 
@@ -272,13 +279,14 @@ class _Search:
         self.iterations = 0
         self.rounds = 0
         self.quiet_rounds = 0
+        self.balanced: Balanced | System = system
 
     def descent(self) -> Descent:
         s, own = self.settings, self.own
         return Descent(
             method=make_method(s.method, own),
             line_search=bool(own.get("line_search", False)),
-            scale=_scaled(s),
+            scale=s.scale,
             max_iter=s.max_iter,
             tol=max(s.tol, HANDOFF) if s.polish else s.tol,
             noise=s.noise,
@@ -293,10 +301,10 @@ class _Search:
         walk = descend(target, self.descent(), x0, rng, record_paths, trace, progress)
         ended = walk.x[np.isin(walk.reason, ENDED)]
         if self.settings.polish:
-            polished = polish(self.system, ended, self.lower, self.upper)
+            polished = polish(self.balanced, ended, self.lower, self.upper)
             ended, error = polished.x, polished.error
         else:
-            error = step_estimate(self.system, ended)
+            error = step_estimate(self.balanced, ended)
         self.points = np.vstack([self.points, ended])
         self.error = np.vstack([self.error, error])
         self.reasons = np.concatenate([self.reasons, walk.reason])
@@ -310,8 +318,10 @@ class _Search:
         known = len(self.package().roots)
         while self.quiet_rounds < s.patience and self.rounds < s.max_rounds:
             roots = np.array([r.x for r in self.package().roots])
-            target = DeflatedSystem(self.system, roots, self.width) if len(roots) else self.system
-            x0 = self.low + self.width * rng.random((s.starts or 1, self.system.n_unknowns))
+            target = self.balanced
+            if len(roots):
+                target = DeflatedSystem(self.balanced, roots, self.width)
+            x0 = _draw(self.system, s.starts or 1, self.low, self.high, rng)
             self.round(target, x0, rng, progress=progress)
             found = len(self.package().roots)
             self.quiet_rounds = 0 if found > known else self.quiet_rounds + 1
@@ -319,12 +329,6 @@ class _Search:
 
     def package(self) -> SolveResult:
         return _package(self, self.points, self.error)
-
-
-def _scaled(settings: Settings) -> bool:
-    if settings.scale is not None:
-        return settings.scale
-    return METHODS[settings.method].scaled
 
 
 def _batch_size(system: System, settings: Settings) -> int:
@@ -367,21 +371,29 @@ def _index(system: System, name: str, option: str) -> int:
 
 
 #: Rounds of redrawing for random starts where the equations are undefined.
-REDRAWS = 8
+REDRAWS = 30
+
+
+def _draw(system: System, count: int, low, high, rng: np.random.Generator) -> np.ndarray:
+    """Draw random points in the box, redrawing those where the system is undefined."""
+    n = system.n_unknowns
+    points = low + (high - low) * rng.random((count, n))
+    pending = np.arange(count)
+    for _ in range(REDRAWS):
+        undefined = ~np.isfinite(system.residuals(points[pending])).all(axis=1)
+        pending = pending[undefined]
+        if not pending.size:
+            break
+        points[pending] = low + (high - low) * rng.random((pending.size, n))
+    return points
 
 
 def _starting_points(
     system: System, settings: Settings, low, high, rng: np.random.Generator
 ) -> np.ndarray:
-    """Draw the random starts, redrawing those where the system is undefined."""
+    """The explicit starting points, then the random starts."""
     n = system.n_unknowns
-    random = low + (high - low) * rng.random((settings.starts, n))
-    for _ in range(REDRAWS):
-        undefined = ~np.isfinite(system.residuals(random)).all(axis=1)
-        if not undefined.any():
-            break
-        fresh = low + (high - low) * rng.random((int(undefined.sum()), n))
-        random[undefined] = fresh
+    random = _draw(system, settings.starts, low, high, rng)
     given = []
     for point in settings.start_points:
         row = low + (high - low) * rng.random(n)
@@ -392,31 +404,28 @@ def _starting_points(
 
 
 def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveResult:
-    """Group, classify and describe the end points of every round."""
-    system, settings, width = search.system, search.settings, search.width
-    lower, upper = search.lower, search.upper
-    residuals = system.residuals(points) if len(points) else np.empty((0, 0))
-    objective = np.einsum("ij,ij->i", residuals, residuals) if len(points) else np.empty(0)
-    usable = np.isfinite(objective)
-    points, error, objective = points[usable], error[usable], objective[usable]
+    """Group, classify and describe the end points of every round.
 
-    groups = group(points, error, objective, width) if len(points) else []
-    reps = np.array([points[g[0]] for g in groups]).reshape(-1, system.n_unknowns)
-    verdicts = classify(system, reps, settings.tol, lower, upper) if len(reps) else []
+    Roots are judged on the balanced system (the same roots, every equation at
+    a comparable scale). End points that are not roots are polished again on
+    the system as written, so a reported valley floor is a minimum of the
+    objective the user wrote, then grouped and judged again.
+    """
+    system, settings = search.system, search.settings
+    kinds, counts = _judge(search, search.balanced, points, error)
+    roots = [(v, _solution(system, x, v, c)) for c, x, v in kinds if v.kind == "root"]
+    others = np.array([x for c, x, v in kinds for _ in range(c) if v.kind != "root"])
+    floors = []
+    if len(others):
+        again = polish(system, others, search.lower, search.upper)
+        judged, more = _judge(search, system, again.x, again.error)
+        floors = [_solution(system, x, v, c) for c, x, v in judged if v.kind != "root"]
+        counts = {k: counts[k] + more[k] for k in counts}
 
-    solutions, counts = [], {"saddle": 0, "moving": 0}
-    for members, rep, verdict in zip(groups, reps, verdicts):
-        if verdict.kind in counts:
-            counts[verdict.kind] += len(members)
-            continue
-        solutions.append((verdict, _solution(system, rep, verdict, len(members))))
-
-    dimension = max((v.dimension for v, _ in solutions if v.kind == "root"), default=0)
-    roots = [s for v, s in solutions if v.kind == "root"]
-    floors = [s for v, s in solutions if v.kind != "root"]
-    roots.sort(key=lambda s: s.x)
+    dimension = max((v.dimension for v, _ in roots), default=0)
+    roots = sorted((s for _, s in roots), key=lambda s: s.x)
     floors.sort(key=lambda s: s.objective)
-    best = _best(system, points, objective, roots, floors)
+    best = _best(system, points, roots, floors)
 
     status = "solved" if roots else "no-root-found"
     if dimension > 0:
@@ -458,27 +467,56 @@ def _completeness(search: _Search, roots: list[Solution]) -> dict[str, Any]:
     }
 
 
+def _judge(search: _Search, system, points: np.ndarray, error: np.ndarray):
+    """Group points and classify each group on ``system``.
+
+    Returns:
+        ``(count, point, verdict)`` for each group that is a root or a valley
+        floor, and how many starts ended on saddles or were still moving.
+    """
+    f = system.residuals(points) if len(points) else np.empty((0, 0))
+    objective = np.einsum("ij,ij->i", f, f) if len(points) else np.empty(0)
+    usable = np.isfinite(objective)
+    points, error, objective = points[usable], error[usable], objective[usable]
+    groups = group(points, error, objective, search.width) if len(points) else []
+    reps = np.array([points[g[0]] for g in groups]).reshape(-1, system.n_unknowns)
+    tol, lower, upper = search.settings.tol, search.lower, search.upper
+    verdicts = classify(system, reps, tol, lower, upper) if len(reps) else []
+    kept, counts = [], {"saddle": 0, "moving": 0}
+    for members, rep, verdict in zip(groups, reps, verdicts):
+        if verdict.kind in counts:
+            counts[verdict.kind] += len(members)
+        else:
+            kept.append((len(members), rep, verdict))
+    return kept, counts
+
+
 def _solution(system: System, x: np.ndarray, verdict, count: int) -> Solution:
+    """Describe a point with residuals measured on the equations as written."""
+    f = system.residuals(x[None])[0]
     return Solution(
         values={name: float(v) for name, v in zip(system.names, x)},
         kind="root" if verdict.kind == "root" else "local-minimum",
-        residual=verdict.residual,
-        objective=verdict.objective,
+        residual=float(np.abs(f).max(initial=0.0)),
+        objective=float(f @ f),
         starts=count,
         error=verdict.error,
     )
 
 
-def _best(system, points, objective, roots, floors) -> Solution | None:
+def _best(system, points, roots, floors) -> Solution | None:
     """The best point: the first root, else the lowest valley floor or end point."""
     if roots:
         return roots[0]
     if floors:
         return floors[0]
-    if not len(points):
+    f = system.residuals(points) if len(points) else np.empty((0, 0))
+    objective = np.einsum("ij,ij->i", f, f) if len(points) else np.empty(0)
+    objective[~np.isfinite(objective)] = np.inf
+    if not len(points) or not np.isfinite(objective).any():
         return None
     i = int(np.argmin(objective))
-    f = system.residuals(points[i : i + 1])[0]
+    f = f[i]
     return Solution(
         values={n: float(v) for n, v in zip(system.names, points[i])},
         kind="local-minimum",
@@ -521,7 +559,6 @@ def _start_counts(reasons: np.ndarray, counts: dict[str, int]) -> dict[str, int]
 def _settings_record(settings: Settings, own: dict[str, Any]) -> dict[str, Any]:
     record = asdict(settings)
     record.update(own)
-    record["scale"] = _scaled(settings)
     record["start_points"] = [dict(p) for p in settings.start_points]
     record["box"] = list(settings.box)
     record["boxes"] = {k: list(v) for k, v in settings.boxes.items()}

@@ -156,7 +156,6 @@ class MethodInfo:
     name: str
     summary: str
     defaults: dict[str, Any] = field(default_factory=dict)
-    scaled: bool = True
 
 
 #: Every method the solver offers, in the order ``gdsolve methods`` lists them.
@@ -181,8 +180,7 @@ METHODS: dict[str, MethodInfo] = {
         MethodInfo(
             "adam",
             "per-unknown steps from running moments of the gradient",
-            {"lr": 0.05, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
-            scaled=False,
+            {"lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
         ),
         MethodInfo(
             "sgd",

@@ -39,9 +39,9 @@ Numbers are computed in float64 while reading: ``2^10`` becomes 1024 and
 ``sqrt(2)/3`` becomes 0.4714045207910317; a constant that overflows or leaves
 a function's domain (``log(-1)``, ``1/0``) is an error that points at the
 place. Limits (see :data:`LIMITS`): 10 000 characters per equation and 100 000
-in all, 5 000 equations, 5 000 unknowns, nesting 100 levels deep (parentheses,
-calls and powers), written exponents of an expression with unknowns up to 1 000
-in size.
+in all, 5 000 equations, 5 000 unknowns, nesting 80 levels deep (parentheses,
+calls, powers, and the expression they build: ``sin(1 + 2x sin(...))`` adds
+three levels per call), exponents of an expression with unknowns up to 1 000.
 
 The unknowns are ordered as listed by the caller, or else by name ignoring case,
 with digit runs compared as numbers (``x2`` before ``x10``) and exact spelling
@@ -51,6 +51,7 @@ breaking ties (``A`` before ``a``).
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 import unicodedata
@@ -70,7 +71,10 @@ class Limits:
     Attributes:
         equation_chars: Characters in one equation.
         total_chars: Characters in all the texts together.
-        depth: Nesting of parentheses, function calls and powers.
+        depth: Nesting of parentheses, function calls and powers, and the depth
+            of the expression tree built from them. Differentiating recurses
+            about ten Python frames per level of the tree, so this bound keeps
+            it within Python's default recursion limit.
         equations: Equations in one system.
         unknowns: Unknowns in one system.
         power: Size of a number exponent applied to an expression with unknowns.
@@ -79,7 +83,7 @@ class Limits:
 
     equation_chars: int = 10_000
     total_chars: int = 100_000
-    depth: int = 100
+    depth: int = 80
     equations: int = 5_000
     unknowns: int = 5_000
     power: int = 1_000
@@ -466,6 +470,7 @@ _OPERATORS = {
 _DOUBLE = {"**": "^", "==": "="}
 _SUPERSCRIPTS = {ch: str(i) for i, ch in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}
 _SUPERSCRIPT_MINUS = "\u207b"
+_ASCII_NAME_PART = re.compile(r"[A-Za-z0-9_]*")
 _NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _HINTS = {
     "_": "names start with a letter",
@@ -490,15 +495,12 @@ def _show(ch: str) -> str:
 
 
 def _is_name_part(ch: str) -> bool:
-    """Tell whether ``ch`` may continue a name."""
+    """Tell whether ``ch`` may continue a name: a letter, 0-9, ``_`` or an accent."""
+    if ch.isascii():
+        return ch.isalnum() or ch == "_"
     if ch == "π":
         return False
-    return ch.isalpha() or "0" <= ch <= "9" or ch == "_" or _is_mark(ch)
-
-
-def _is_mark(ch: str) -> bool:
-    """Tell whether ``ch`` is a combining mark (an accent on a letter)."""
-    return unicodedata.category(ch).startswith("M")
+    return ch.isalpha() or unicodedata.category(ch).startswith("M")
 
 
 def _tokenize(text: str, source: _Source | None = None) -> list[_Token]:
@@ -541,9 +543,9 @@ def _next_token(text: str, pos: int, source: _Source) -> _Token:
     if ch == "π":
         return _Token("name", ch, pos, ch)
     if ch.isalpha():
-        end = pos + 1
+        end = _ASCII_NAME_PART.match(text, pos + 1).end()
         while end < len(text) and _is_name_part(text[end]):
-            end += 1
+            end = _ASCII_NAME_PART.match(text, end + 1).end()
         return _Token("name", text[pos:end], pos, text[pos:end])
     if ch in _SUPERSCRIPTS or ch == _SUPERSCRIPT_MINUS:
         return _superscript_token(text, pos, source)
@@ -638,8 +640,12 @@ def _fmt(value: float) -> str:
 
 def _sym(value: Value) -> sympy.Expr:
     """Return a value as a SymPy expression; whole floats become integers."""
-    if not isinstance(value, float):
-        return value
+    return _number(value) if isinstance(value, float) else value
+
+
+@functools.lru_cache(maxsize=4096)
+def _number(value: float) -> sympy.Number:
+    """Return a float as a SymPy number: an integer if whole and exact."""
     if value.is_integer() and abs(value) < _EXACT:
         return sympy.Integer(int(value))
     return sympy.Float(value)
@@ -648,9 +654,9 @@ def _sym(value: Value) -> sympy.Expr:
 def _finite(value: float, what: str) -> float:
     """Return ``value`` if it is finite; else fail naming ``what``."""
     if math.isinf(value):
-        raise _Fault(f"constant {what} is too large", limit=True)
+        raise _Fault(f"{what} is too large", limit=True)
     if math.isnan(value):
-        raise _Fault(f"constant {what} is undefined")
+        raise _Fault(f"{what} is undefined")
     return value
 
 
@@ -664,7 +670,7 @@ def _settle(expr: sympy.Expr) -> Value:
         raise _Fault("a constant here is too large", limit=True)
     except TypeError:
         raise _Fault("the value here is not a real number")
-    return _finite(value, "here")
+    return _finite(value, "a constant here")
 
 
 def _real(expr: sympy.Expr) -> Value:
@@ -688,9 +694,10 @@ def _add(terms: Sequence[Value]) -> Value:
     symbolic = []
     for term in terms:
         if isinstance(term, float):
-            constant = _finite(constant + term, f"{_fmt(constant)}+{_fmt(term)}")
+            constant += term
         else:
             symbolic.append(term)
+    _finite(constant, "the sum of the constants")
     if not symbolic:
         return constant
     if constant:
@@ -707,11 +714,13 @@ def _mul(coefficient: float, factor: Value, divide: bool) -> tuple[float, Value]
         value = _settle(number)
     if divide and value == 0:
         raise _Fault("division by zero")
-    shown = f"{_fmt(coefficient)}{'/' if divide else '*'}{_fmt(value)}"
     result = coefficient / value if divide else coefficient * value
+    if not math.isfinite(result):
+        shown = f"{_fmt(coefficient)}{'/' if divide else '*'}{_fmt(value)}"
+        _finite(result, f"constant {shown}")
     if rest is not None and divide:
         rest = sympy.Pow(rest, -1)
-    return _finite(result, shown), rest
+    return result, rest
 
 
 def _product(coefficient: float, factors: Sequence[sympy.Expr]) -> Value:
@@ -726,13 +735,14 @@ def _product(coefficient: float, factors: Sequence[sympy.Expr]) -> Value:
 def _scale(coefficient: float, value: Value) -> Value:
     """Return ``coefficient * value``."""
     if isinstance(value, float):
-        return _finite(coefficient * value, f"{_fmt(coefficient)}*{_fmt(value)}")
+        return _finite(coefficient * value, "the product of the constants")
     return _product(coefficient, [value])
 
 
 def _fold_power(base: float, exponent: float) -> float:
     """Return ``base ** exponent`` in float, refusing non-real results."""
-    shown = f"{_fmt(base)}^{_fmt(exponent)}"
+    shown = f"({_fmt(base)})" if base < 0 else _fmt(base)
+    shown += f"^{_fmt(exponent)}" if exponent >= 0 else f"^({_fmt(exponent)})"
     if base == 0 and exponent < 0:
         raise _Fault(f"division by zero in {shown}")
     if base < 0 and not exponent.is_integer():
@@ -741,7 +751,7 @@ def _fold_power(base: float, exponent: float) -> float:
         result = math.exp(exponent) if base == math.e else math.pow(base, exponent)
     except OverflowError:
         raise _Fault(f"constant {shown} is too large", limit=True)
-    return _finite(result, shown)
+    return _finite(result, f"constant {shown}")
 
 
 def _raise(base: sympy.Expr, exponent: float, written: sympy.Expr) -> Value:
@@ -757,7 +767,8 @@ def _raise(base: sympy.Expr, exponent: float, written: sympy.Expr) -> Value:
     if coefficient < 0 and not exponent.is_integer():
         coefficient, rest = -coefficient, -rest
     folded = _fold_power(coefficient, exponent) if coefficient != 1 else 1.0
-    return _scale(folded, _real(sympy.Pow(rest, written)))
+    power = sympy.Pow(rest, written)
+    return _scale(folded, _settle(power) if exponent.is_integer() else _real(power))
 
 
 def _power(base: Value, exponent: Value) -> Value:
@@ -782,7 +793,7 @@ def _call(name: str, args: Sequence[Value]) -> Value:
     if all(isinstance(arg, float) for arg in args):
         shown = f"{name}({', '.join(_fmt(arg) for arg in args)})"
         try:
-            return _finite(float(_FOLD[name](*args)), shown)
+            return _finite(float(_FOLD[name](*args)), f"constant {shown}")
         except OverflowError:
             raise _Fault(f"constant {shown} is too large", limit=True)
         except (ValueError, ZeroDivisionError):
@@ -807,6 +818,7 @@ class _Parser:
         self.bindings = bindings
         self.index = 0
         self.depth = 0
+        self.deepest = 0
         self.where: int | None = None  # place of the operation being built
 
     # Token access.
@@ -845,6 +857,7 @@ class _Parser:
     def descend(self) -> None:
         """Count one more level of nesting, refusing more than the limit."""
         self.depth += 1
+        self.deepest = max(self.deepest, self.depth)
         if self.depth > LIMITS.depth:
             raise self.source.too_deep()
 
@@ -999,7 +1012,10 @@ def _parse_checked(
     parser = _Parser(source, tokens, bindings)
     try:
         residual = _sym(parser.equation())
-        if _deeper_than(residual, LIMITS.depth):
+        # Each level of nesting read adds at most five levels to the tree (sum,
+        # product, power, call, sign), so shallow equations need no count.
+        shallow = 5 * (parser.deepest + 1) + 2 <= LIMITS.depth
+        if not shallow and _deeper_than(residual, LIMITS.depth):
             raise source.too_deep()
         return residual
     except RecursionError:
@@ -1014,8 +1030,7 @@ def _parse_checked(
 def _deeper_than(expr: sympy.Expr, limit: int) -> bool:
     """Tell whether the expression tree has more than ``limit`` levels.
 
-    Parentheses alone add no level, but calls, powers and products of sums do;
-    differentiating recurses once per level, so this depth is what is bounded.
+    Parentheses alone add no level, but calls, powers and products of sums do.
     """
     depth: dict[sympy.Basic, int] = {}
     stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]

@@ -32,6 +32,9 @@ HALVINGS = 40
 #: A start whose objective grew this many times in a row while far above its
 #: start value is taken to diverge.
 GROWTH_STREAK = 6
+#: With a fixed step, a start whose objective grew this many times above its
+#: starting value diverges: the learning rate is too large for it.
+GROWTH_LIMIT = 100.0
 #: Progress is checked over this many iterations; less than
 #: ``STALL_RATIO`` relative decrease over them means the start is stationary.
 STALL_WINDOW = 50
@@ -39,7 +42,7 @@ STALL_RATIO = 1e-10
 #: Random kicks allowed per start on a flat region or saddle.
 MAX_KICKS = 5
 #: A step shorter than this, relative to the point, leaves a start where it was.
-STILL = 1e-12
+STILL = 1e-14
 #: Objective values remembered by the non-monotone line search.
 MEMORY = 8
 
@@ -279,6 +282,8 @@ class _Walker:
         s = self.s
         converged = np.abs(self.f).max(axis=1) <= s.tol
         diverged = (self.growth >= GROWTH_STREAK) & (self.obj > 1e6 * (self.first + 1))
+        if not s.line_search:
+            diverged |= self.obj > GROWTH_LIMIT * (self.first + 1e-12)
         diverged |= ~np.isfinite(self.obj) | (np.abs(self.x) > 1e150).any(axis=1)
         stuck = still & ~converged
         if (iteration + 1) % STALL_WINDOW == 0:

@@ -22,6 +22,7 @@ import os
 import pickle
 import resource
 import signal
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -294,3 +295,55 @@ def _reap(pid: int) -> None:
             os.waitpid(pid, 0)
     except ChildProcessError:
         pass
+
+
+class Balanced:
+    """A view of a system with every equation multiplied by a positive weight.
+
+    The roots are those of the system itself; only the objective's landscape
+    changes, so that an equation written a billion times larger than another
+    does not hide it from the descent. Valley floors that are not roots are
+    judged on the system as written.
+
+    Args:
+        system: The system as the user wrote it.
+        weights: One positive weight per equation.
+    """
+
+    def __init__(self, system: System, weights: np.ndarray) -> None:
+        self.system, self.weights = system, weights
+        self.names, self.equations = system.names, system.equations
+        self.rows, self.cols = system.rows, system.cols
+        self.n_equations, self.n_unknowns = system.n_equations, system.n_unknowns
+        self._jac_weights = weights[system.rows]
+        self.jt_times = system.jt_times
+        self.column_norms2 = system.column_norms2
+        self.dense = system.dense
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        """Evaluate the weighted residuals at each row of ``x``."""
+        return self.system.residuals(x) * self.weights
+
+    def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluate weighted residuals and Jacobian entries at each row of ``x``."""
+        f, jac = self.system.evaluate(x)
+        return f * self.weights, jac * self._jac_weights
+
+
+def equation_weights(system: System, x: np.ndarray) -> np.ndarray:
+    """Return weights that give every equation a Jacobian row of typical size one.
+
+    The size of each row is its median norm over the points ``x`` where it is
+    defined; rows that are zero or undefined everywhere keep weight one.
+    """
+    f, jac = system.evaluate(x)
+    squares = np.zeros((len(x), system.n_equations))
+    np.add.at(squares.T, system.rows, (jac * jac).T)
+    squares[~np.isfinite(squares)] = np.nan
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-undefined rows
+        size = np.sqrt(np.nanmedian(squares, axis=0)) if len(x) else np.ones(0)
+    usable = np.isfinite(size) & (size > 0)
+    weights = np.ones(system.n_equations)
+    weights[usable] = np.clip(1.0 / size[usable], 1e-12, 1e12)
+    return weights

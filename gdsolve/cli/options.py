@@ -99,12 +99,11 @@ BatchSize = Annotated[
     typer.Option("--batch-size", help="sgd: equations per step (default: half of them).", rich_help_panel=METHOD),
 ]
 Scale = Annotated[
-    Optional[bool],
+    bool,
     typer.Option(
         "--scale/--no-scale",
-        help="Divide the gradient by the curvature of each unknown (default: on, off for adam).",
+        help="Divide the gradient by the curvature of each unknown.",
         rich_help_panel=METHOD,
-        show_default=False,
     ),
 ]
 Starts = Annotated[int, typer.Option("--starts", "-n", help="Number of random starts.", rich_help_panel=SEARCH)]

@@ -83,7 +83,7 @@ def solve(
     beta2: o.Beta2 = None,
     eps: o.Eps = None,
     batch_size: o.BatchSize = None,
-    scale: o.Scale = None,
+    scale: o.Scale = True,
     starts: o.Starts = 64,
     box: o.Box = None,
     start: o.Start = None,

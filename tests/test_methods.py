@@ -1,0 +1,120 @@
+"""Every descent method, checked against the others and against known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gdsolve import solve
+from gdsolve.api import Settings, prepare
+from gdsolve.errors import OptionError
+from gdsolve.methods import METHODS, adam, gradient_descent, heavy_ball, make_method, nesterov
+from gdsolve.search import CONVERGED, Descent, descend
+
+from conftest import same_points
+
+R1, R2 = 1.9318516525781366, 0.5176380902050415
+FOUR_ROOTS = [(R1, R2), (R2, R1), (-R1, -R2), (-R2, -R1)]
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_every_method_finds_the_four_roots_of_circle_and_hyperbola(method):
+    result = solve(["x^2 + y^2 = 4", "x*y = 1"], method=method, seed=7)
+    assert result.status == "solved"
+    assert same_points([r.x for r in result.roots], FOUR_ROOTS, tol=1e-12)
+    assert all(r.residual < 1e-12 for r in result.roots)
+    assert sum(r.starts for r in result.roots) == 64
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_every_method_descends_to_a_root_without_polishing(method):
+    result = solve(
+        ["x^2 + y^2 = 4", "x*y = 1"], method=method, seed=3, polish=False, max_iter=3000
+    )
+    assert result.status == "solved"
+    assert same_points([r.x for r in result.roots], FOUR_ROOTS, tol=1e-5)
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_every_method_reports_no_real_root_for_line_and_hyperbola(method):
+    result = solve(["2*x + y = 1", "x*y = 1"], method=method, seed=2)
+    assert result.status == "no-root-found"
+    assert result.exit_code == 1
+    assert result.best.x == pytest.approx([0.3129084, 0.6258168], abs=1e-6)
+    assert result.best.objective == pytest.approx(0.71001958, abs=1e-7)
+
+
+def test_nesterov_takes_the_gradient_at_the_look_ahead_point():
+    method = nesterov(lr=0.1, momentum=0.5)
+    x = np.array([[1.0, 2.0]])
+    state = method.init(x)._replace(velocity=np.array([[0.2, -0.4]]))
+    assert method.lookahead(x, state) == pytest.approx(np.array([[1.1, 1.8]]))
+    step, new = method.update(np.array([[1.0, 1.0]]), state)
+    assert step == pytest.approx(np.array([[0.0, -0.3]]))
+    assert new.velocity == pytest.approx(step)
+
+
+def test_adam_first_step_is_learning_rate_times_sign():
+    method = adam(lr=0.05, beta1=0.9, beta2=0.999, eps=1e-8)
+    step, _ = method.update(np.array([[3.0, -0.2]]), method.init(np.zeros((1, 2))))
+    assert step == pytest.approx(np.array([[-0.05, 0.05]]), rel=1e-6)
+
+
+def test_heavy_ball_keeps_a_fraction_of_the_last_step():
+    method = heavy_ball(lr=0.5, momentum=0.9)
+    state = method.init(np.zeros((1, 1)))
+    first, state = method.update(np.array([[1.0]]), state)
+    second, _ = method.update(np.array([[1.0]]), state)
+    assert first[0, 0] == pytest.approx(-0.5)
+    assert second[0, 0] == pytest.approx(-0.5 * 0.9 - 0.5)
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: gradient_descent(lr=-0.1), "learning rate must be positive, got -0.1"),
+        (lambda: heavy_ball(lr=0.1, momentum=1.5), "momentum must be in [0, 1), got 1.5"),
+        (lambda: adam(0.1, 0.9, 0.999, eps=0.0), "eps must be positive, got 0.0"),
+        (lambda: make_method("newton", {}), "unknown method 'newton'"),
+        (lambda: Settings(starts=0), "starts must be at least 1, got 0"),
+        (lambda: Settings(box=(3.0, 1.0)), "LO < HI"),
+    ],
+)
+def test_bad_settings_are_rejected_with_the_value(build, message):
+    with pytest.raises(OptionError, match=message.replace("[", r"\[").replace(")", r"\)").replace("(", r"\(")):
+        build()
+
+
+@pytest.mark.parametrize("line_search", [True, False])
+def test_many_starts_together_equal_each_start_alone(line_search):
+    system = prepare(["x^2 + y^2 = 4", "x*y = 1"])
+    method = gradient_descent(0.3)
+    descent = Descent(
+        method=method, line_search=line_search, scale=True, max_iter=2000, tol=1e-10,
+        noise=0.0, batch_size=None, lower=np.full(2, -np.inf), upper=np.full(2, np.inf),
+        width=np.full(2, 20.0),
+    )
+    starts = np.random.default_rng(0).uniform(-5, 5, (6, 2))
+    together = descend(system, descent, starts, np.random.default_rng(1))
+    for i, start in enumerate(starts):
+        alone = descend(system, descent, start[None], np.random.default_rng(1))
+        assert alone.x[0] == pytest.approx(together.x[i], abs=1e-13)
+        assert alone.iterations[0] == together.iterations[i]
+    assert (together.reason == CONVERGED).sum() >= 5
+    assert all(same_points([p], [min(FOUR_ROOTS, key=lambda r: np.hypot(*(p - r)))], 1e-6)
+               for p in together.x)
+
+
+def test_a_diverging_learning_rate_is_detected_and_named():
+    result = solve(["x^2 + y^2 = 4", "x*y = 1"], method="momentum", lr=50.0, scale=False, seed=1)
+    assert result.starts["diverged"] > 0
+    assert any("--lr" in w and "too large" in w for w in result.warnings)
+
+
+def test_sgd_uses_a_subset_of_the_equations():
+    result = solve(
+        ["x + y + z = 6", "x - y = -1", "2*x + z = 5", "y + z = 5"],
+        method="sgd", batch_size=2, seed=4,
+    )
+    assert result.settings["batch_size"] == 2
+    assert same_points([r.x for r in result.roots], [(1.0, 2.0, 3.0)], tol=1e-10)

@@ -1,0 +1,149 @@
+"""Grouping, classification, bounds, shapes of systems and the result record."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gdsolve import solve
+from gdsolve.refine import group
+
+from conftest import same_points
+
+
+def test_same_seed_gives_the_same_result():
+    first = solve(["x^2 + y^2 = 4", "x*y = 1"], seed=42).to_dict()
+    again = solve(["x^2 + y^2 = 4", "x*y = 1"], seed=42).to_dict()
+    first.pop("seconds"), again.pop("seconds")
+    assert first == again
+
+
+def test_without_a_seed_the_seed_used_is_recorded_and_replays():
+    first = solve(["x^2 = 2"])
+    again = solve(["x^2 = 2"], seed=first.seed)
+    assert [s.to_dict() for s in first.solutions] == [s.to_dict() for s in again.solutions]
+
+
+def test_json_record_has_the_documented_fields():
+    record = solve(["x^2 + y^2 = 4", "x*y = 1"], seed=1).to_dict()
+    assert {"variables", "status", "solutions", "method", "settings", "seed",
+            "iterations", "seconds"} <= set(record)
+    assert record["variables"] == ["x", "y"]
+    assert record["status"] == "solved"
+    assert record["method"] == "gd" and record["settings"]["line_search"] is True
+    first = record["solutions"][0]
+    assert set(first) >= {"values", "residual", "kind", "starts"}
+    assert first["kind"] == "root" and set(first["values"]) == {"x", "y"}
+
+
+def test_grouping_merges_by_relative_distance_not_by_rounding():
+    points = np.array([[1e6, 1.0], [1e6 + 0.5, 1.0], [1e6 + 50.0, 1.0], [0.0, 1e-9], [0.0, 0.0]])
+    groups = group(points, np.zeros_like(points), np.arange(5.0), width=np.full(2, 20.0))
+    members = sorted(sorted(g.tolist()) for g in groups)
+    assert members == [[0, 1], [2], [3, 4]]
+
+
+def test_grouping_trusts_each_points_own_accuracy():
+    points = np.array([[1.41421], [1.414215], [-1.41421]])
+    error = np.array([[1e-5], [1e-5], [1e-5]])
+    groups = group(points, error, np.zeros(3), width=np.full(1, 20.0))
+    assert sorted(len(g) for g in groups) == [1, 2]
+
+
+def test_double_roots_are_not_split_and_report_their_accuracy():
+    result = solve(["(y^2 - 2)^2 = 0"], seed=3)
+    assert same_points([r.x for r in result.roots], [(-math.sqrt(2),), (math.sqrt(2),)], 1e-6)
+    assert all(r.error < 1e-5 for r in result.roots)
+
+
+def test_a_start_on_a_stationary_point_that_is_not_a_root_is_not_reported():
+    result = solve(["(s - 1)^2 = 1"], start_points=[{"s": 1.0}], starts=0, noise=0.0, seed=1)
+    assert result.roots == []
+    assert result.starts["saddle"] == 1
+    assert result.status == "no-root-found"
+
+
+def test_noise_kicks_a_start_off_a_stationary_point():
+    result = solve(["(s - 1)^2 = 1"], start_points=[{"s": 1.0}], starts=0, seed=1)
+    assert len(result.roots) == 1
+    assert result.roots[0].x[0] in (pytest.approx(0.0, abs=1e-12), pytest.approx(2.0))
+
+
+def test_roots_at_infinity_are_rejected():
+    result = solve(["2^s + 3^s = 5^s"], start_points=[{"s": -60.0}], starts=0, seed=1)
+    assert result.roots == []
+    assert solve(["2^s + 3^s = 5^s"], seed=1).roots[0].x == pytest.approx([1.0])
+
+
+def test_bounds_keep_the_search_inside():
+    result = solve(["x^2 = 4"], bounds={"x": (0.0, None)}, seed=1)
+    assert [r.x for r in result.roots] == [pytest.approx([2.0])]
+
+
+def test_a_point_stuck_on_a_bound_is_never_a_root():
+    result = solve(["x + 1 = 0"], bounds={"x": (0.0, 5.0)}, seed=1)
+    assert result.status == "no-root-found"
+    assert result.best.x == pytest.approx([0.0])
+    assert result.best.objective == pytest.approx(1.0)
+
+
+def test_more_equations_than_unknowns_is_least_squares():
+    consistent = solve(["x + y = 2", "x - y = 0", "2*x + y = 3"], seed=1)
+    assert same_points([r.x for r in consistent.roots], [(1.0, 1.0)], 1e-10)
+    contradictory = solve(["x = 1", "x = 2"], seed=1)
+    assert contradictory.status == "no-root-found"
+    assert contradictory.best.x == pytest.approx([1.5])
+    assert contradictory.best.objective == pytest.approx(0.5)
+
+
+def test_fewer_equations_than_unknowns_is_a_curve_not_isolated_roots():
+    result = solve(["x^2 + y^2 = 1"], seed=1)
+    assert result.status == "not-isolated"
+    assert result.dimension == 1
+    assert result.exit_code == 0
+    assert 2 <= len(result.solutions) <= 8
+    for s in result.solutions:
+        assert s.x[0] ** 2 + s.x[1] ** 2 == pytest.approx(1.0, abs=1e-10)
+
+
+def test_unknowns_of_very_different_sizes():
+    result = solve(["1e-6*x = 1", "1e6*y = 2", "x*y = 2"], seed=1)
+    assert same_points([r.x for r in result.roots], [(1e6, 2e-6)], tol=1e-9)
+
+
+def test_equations_of_very_different_sizes():
+    result = solve(["1e8*(x^2 + y^2 - 4) = 0", "1e-6*(x*y - 1) = 0"], seed=1)
+    assert len(result.roots) == 4
+
+
+def test_log_from_a_far_start_backtracks_out_of_the_undefined_region():
+    result = solve(["log(x) = 2"], start_points=[{"x": 50.0}], starts=0, lr=0.5,
+                   method="gd", seed=1)
+    assert result.roots[0].x == pytest.approx([math.exp(2)], rel=1e-12)
+
+
+def test_starts_where_the_equations_are_undefined_are_redrawn_and_counted():
+    result = solve(["sqrt(x - 3) = 1"], seed=1)
+    assert result.roots[0].x == pytest.approx([4.0])
+    assert result.starts["undefined"] == 0
+    stuck = solve(["sqrt(x - 30) = 1"], seed=1, box=(-10.0, 10.0))
+    assert stuck.starts["undefined"] == 64
+    assert stuck.status == "no-root-found"
+    assert any("undefined" in w for w in stuck.warnings)
+
+
+def test_no_start_that_cannot_be_evaluated_crashes():
+    result = solve(["1/x = 0"], seed=1)
+    assert result.roots == []
+
+
+def test_all_mode_reports_how_complete_the_search_is():
+    result = solve(["z^2 = 2^z"], all_roots=True, starts=8, seed=2)
+    assert same_points([r.x for r in result.roots],
+                       [(-0.766664695962123,), (2.0,), (4.0,)], 1e-10)
+    search = result.search
+    assert search["rounds_without_new_root"] == 3
+    assert search["starts_used"] == 8 * search["rounds"]
+    assert 0.0 <= search["chance_next_start_finds_new_root"] <= 1.0
