@@ -762,8 +762,8 @@ class BatchRunner:
     def run(self, systems: Iterable[BatchSystem]) -> Iterator[dict[str, Any]]:
         """Solve the systems; yield each record as soon as those before it are out.
 
-        Records of systems that finished but were not yet yielded when the run
-        stopped early are kept; see :meth:`unreported`.
+        If the run stops early (an interrupt), the records finished but not yet
+        handled are kept; see :meth:`unreported`.
         """
         source = iter(systems)
         waiting: deque[tuple[int, BatchSystem]] = deque()
@@ -778,7 +778,8 @@ class BatchRunner:
                     read += 1
             self._dispatch(waiting)
             while emitted in self._done:
-                yield self._done.pop(emitted)
+                yield self._done[emitted]
+                del self._done[emitted]  # kept until taken: see unreported()
                 emitted += 1
             if exhausted and emitted == read:
                 return
@@ -794,9 +795,13 @@ class BatchRunner:
         else:
             waiting.append((position, system))
 
-    def unreported(self) -> list[dict[str, Any]]:
-        """Return the finished records not yet yielded, in input order."""
-        return [self._done.pop(k) for k in sorted(self._done)]
+    def unreported(self, taken: int) -> list[dict[str, Any]]:
+        """Return the finished records after the first ``taken``, in input order.
+
+        After an interruption, these are the records the caller has not yet
+        handled: the one being yielded and those finished ahead of their turn.
+        """
+        return [self._done[k] for k in sorted(self._done) if k >= taken]
 
     def close(self) -> None:
         """Stop every worker and the processes they started."""

@@ -164,7 +164,7 @@ METHODS: dict[str, MethodInfo] = {
     for info in (
         MethodInfo(
             "gd",
-            "gradient descent; Armijo backtracking line search unless --lr is given",
+            "gradient descent; Barzilai-Borwein steps with backtracking unless --lr is given",
             {"lr": None, "line_search": True},
         ),
         MethodInfo(

@@ -471,6 +471,7 @@ _DOUBLE = {"**": "^", "==": "="}
 _SUPERSCRIPTS = {ch: str(i) for i, ch in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}
 _SUPERSCRIPT_MINUS = "\u207b"
 _ASCII_NAME_PART = re.compile(r"[A-Za-z0-9_]*")
+_BASE_PREFIX = re.compile(r"0[xXoObB][0-9a-fA-F]")
 _NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _HINTS = {
     "_": "names start with a letter",
@@ -556,6 +557,9 @@ def _next_token(text: str, pos: int, source: _Source) -> _Token:
 def _number_token(text: str, pos: int, source: _Source) -> _Token:
     """Read a number written in decimal, with an optional exponent."""
     written = _NUMBER.match(text, pos).group()
+    if _BASE_PREFIX.match(text, pos):
+        message = "numbers in base 16, 8 or 2 (0x, 0o, 0b) are not supported"
+        raise source.error(message, pos)
     value = float(written)
     if not abs(value) <= LIMITS.literal:
         shown = written if len(written) <= 24 else written[:20] + "..."

@@ -7,6 +7,7 @@ import sys
 
 from gdsolve.cli.app import app
 from gdsolve.cli import solve as _solve  # noqa: F401  (registers commands)
+from gdsolve.cli import batch as _batch  # noqa: F401  (registers commands)
 from gdsolve.cli import plot as _plot  # noqa: F401  (registers commands)
 
 #: An argument that starts with a single '-' and holds an operator, a space or

@@ -97,6 +97,8 @@ def plot(
     """
 
     def run() -> ExitCode:
+        import numpy as np
+
         from gdsolve import plotting
         from gdsolve.api import Settings, prepare, solve_system
 
@@ -112,7 +114,8 @@ def plot(
         with _status(quiet, "solving…"):
             system = prepare(texts, o.split_names(vars), o.parameters(param),
                              setup_timeout)
-            result = solve_system(system, chosen, record_paths=True)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                result = solve_system(system, chosen, record_paths=True)
             written = plotting.plot_result(system, result, output)
         if not quiet:
             stderr().print(
@@ -222,27 +225,32 @@ def _csv_cell(value: Any) -> Any:
 
 def _comparison_table(table: Any) -> Any:
     """A Rich table with one row per method."""
+    from rich import box
     from rich.table import Table
 
-    first = table.rows[0] if table.rows else None
-    used = first.used if first else 0
+    used = table.rows[0].used if table.rows else 0
     view = Table(
-        title=f"{used} starts, seed {table.seed}, the same starting points for "
+        title=f"{used} starts, seed {table.seed}: the same starting points for "
         "every method",
         title_justify="left",
         caption="at a root: starts whose polished end point is a root / starts "
-        "used; median iterations: over the starts that converged",
+        "used\nmedian iter: over the starts that converged\nstalled: stopped "
+        "away from a root; budget: still moving at --max-iter",
         caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
     )
-    for name in ("method", "roots", "at a root", "median iterations", "diverged",
-                 "stalled", "out of budget", "time"):
-        view.add_column(name, justify="left" if name == "method" else "right")
+    for name in ("method", "roots", "at a\nroot", "median\niter", "diverged",
+                 "stalled", "budget", "time"):
+        justify = "left" if name == "method" else "right"
+        view.add_column(name, justify=justify, no_wrap=True)
     for row in table.rows:
         median = "-" if row.median_iterations is None else f"{row.median_iterations:g}"
         view.add_row(
             row.method,
             str(row.roots),
-            f"{row.at_root}/{row.used} ({row.fraction:.0%})",
+            f"{row.at_root}/{row.used} {row.fraction:.0%}",
             median,
             str(row.diverged),
             str(row.stalled),
@@ -256,7 +264,7 @@ def _draw_chart(table: Any, texts: list[str], chart: Path, quiet: bool) -> None:
     from gdsolve import plotting
 
     curves = {row.method: row.curve for row in table.rows if row.curve is not None}
-    title = f"{'   '.join(texts)}\nbest start of each method · seed {table.seed}"
+    title = f"{',   '.join(texts)}\nbest start of each method · seed {table.seed}"
     written = plotting.plot_convergence(curves, chart, title)
     if not quiet:
         stderr().print(f"wrote {written}", style="dim", highlight=False, markup=False)

@@ -179,18 +179,13 @@ class _progress:
 @app.command()
 def methods() -> None:
     """List the descent methods, what each does and its settings."""
-    from rich.table import Table
-
     from gdsolve.methods import METHODS
 
-    table = Table(title="descent methods (--method)", title_justify="left")
-    table.add_column("method")
-    table.add_column("what it does")
-    table.add_column("settings (defaults)")
+    console = stdout()
     for info in METHODS.values():
-        shown = ", ".join(
+        console.print(f"[bold]{info.name:<9}[/]{info.summary}", highlight=False)
+        shown = "  ".join(
             f"--{k.replace('_', '-')} {'auto' if v is None else v}"
             for k, v in info.defaults.items()
         )
-        table.add_row(info.name, info.summary, shown)
-    stdout().print(table)
+        console.print(f"{'':9}{shown}", highlight=False, markup=False)

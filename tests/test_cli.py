@@ -1,0 +1,219 @@
+"""The command line: exit codes first, then stdout and stderr apart."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gdsolve.cli import protect_equations
+
+from conftest import same_points
+
+R1, R2 = 1.9318516525781366, 0.5176380902050415
+RUN = [sys.executable, "-c", "from gdsolve.cli import main; main()"]
+
+
+def test_solve_prints_the_four_roots_in_a_table(cli):
+    result = cli("solve", "x**2+y**2=4", "x*y=1", "--seed", "1")
+    assert result.exit_code == 0
+    assert "found 4 real roots" in result.stdout
+    assert result.stdout.count(" root ") == 4
+    assert "1.93185165258" in result.stdout and "0.517638090205" in result.stdout
+    assert "method gd, seed 1" in result.stderr
+
+
+def test_json_output_has_the_roots_and_exit_code_zero(cli):
+    result = cli("solve", "x^2+y^2=4", "x*y=1", "--seed", "1", "--format", "json")
+    assert result.exit_code == 0
+    record = json.loads(result.stdout)
+    points = [(s["values"]["x"], s["values"]["y"]) for s in record["solutions"]]
+    assert same_points(points, [(R1, R2), (R2, R1), (-R1, -R2), (-R2, -R1)], 1e-12)
+    assert record["seed"] == 1 and record["status"] == "solved"
+    assert result.stderr == ""
+
+
+def test_no_real_solution_exits_one_with_the_least_squares_point(cli):
+    result = cli("solve", "2*x+y=1", "x*y=1", "--seed", "1")
+    assert result.exit_code == 1
+    assert "no real root found" in result.stdout
+    assert "0.312908" in result.stdout and "0.625817" in result.stdout
+    assert "local-minimum" in result.stdout
+
+
+def test_csv_output_has_a_header_and_a_row_per_solution(cli):
+    result = cli("solve", "x^2 = 9", "--seed", "1", "--format", "csv")
+    assert result.exit_code == 0
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "system,solution,kind,residual,starts,x"
+    assert [line.split(",")[-1] for line in lines[1:]] == ["-3.0", "3.0"]
+
+
+@pytest.mark.parametrize("method", ["gd", "momentum", "nesterov", "adam", "sgd"])
+def test_every_method_from_the_command_line(cli, method):
+    result = cli("solve", "x^2+y^2=4", "x*y=1", "-m", method, "--seed", "2", "-f", "json")
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)["solutions"]) == 4
+
+
+def test_method_options_reach_the_settings(cli):
+    result = cli("solve", "x^2 = 2", "-m", "adam", "--lr", "0.2", "--beta1", "0.8",
+                 "--beta2", "0.99", "--eps", "1e-6", "--seed", "1", "-f", "json")
+    settings = json.loads(result.stdout)["settings"]
+    assert (settings["lr"], settings["beta1"], settings["beta2"], settings["eps"]) == (
+        0.2, 0.8, 0.99, 1e-6)
+
+
+def test_vars_sets_the_order_of_unknowns(cli):
+    result = cli("solve", "x + y = 3", "x - y = 1", "--vars", "y,x", "-f", "json", "--seed", "1")
+    record = json.loads(result.stdout)
+    assert record["variables"] == ["y", "x"]
+    assert list(record["solutions"][0]["values"]) == ["y", "x"]
+    assert list(record["solutions"][0]["values"].values()) == pytest.approx([1.0, 2.0])
+
+
+def test_unknowns_are_ordered_with_numbers_compared_as_numbers(cli):
+    result = cli("solve", "x10 = 1", "x2 = 2", "x1 = 3", "-f", "json", "--seed", "1")
+    assert json.loads(result.stdout)["variables"] == ["x1", "x2", "x10"]
+
+
+def test_box_start_and_bounds_options(cli):
+    result = cli("solve", "x^2 = 4", "--bounds", "x=0:", "--box", "x=-1:5",
+                 "--start", "x=3", "-f", "json", "--seed", "1")
+    record = json.loads(result.stdout)
+    assert [s["values"]["x"] for s in record["solutions"]] == [2.0]
+    assert record["settings"]["start_points"] == [{"x": 3.0}]
+
+
+def test_param_substitutes_a_value(cli):
+    result = cli("solve", "x^2 = a", "--param", "a=9", "-f", "json", "--seed", "1")
+    assert [s["values"]["x"] for s in json.loads(result.stdout)["solutions"]] == [-3.0, 3.0]
+
+
+def test_an_equation_starting_with_minus_is_not_an_option(cli):
+    result = cli("solve", "-x + y = 1", "x + y = 3", "-f", "json", "--seed", "1")
+    assert result.exit_code == 0
+    values = json.loads(result.stdout)["solutions"][0]["values"]
+    assert (values["x"], values["y"]) == (pytest.approx(1.0), pytest.approx(2.0))
+
+
+def test_protect_equations_leaves_options_alone():
+    args = ["solve", "-x+1=0", "-m", "gd", "--lr", "-0.5", "--box", "-5:5", "-q", "−x = 2"]
+    assert protect_equations(args) == [
+        "solve", " -x+1=0", "-m", "gd", "--lr", "-0.5", "--box", "-5:5", "-q", "−x = 2"]
+
+
+def test_bad_equation_gets_a_marker_and_exit_two(cli):
+    result = cli("solve", "x**2 + = 3")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("gdsolve: error: equation 1:")
+    assert lines[1] == "  x**2 + = 3"
+    assert lines[2] == "         ^"
+
+
+def test_bad_equation_under_json_is_a_json_error_object(cli):
+    result = cli("solve", "x = 1 = 2", "-f", "json")
+    assert result.exit_code == 2
+    record = json.loads(result.stdout)
+    assert record["status"] == "error"
+    assert "more than one '='" in record["error"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["x = 1", "--box", "5"], "--box: expected LO:HI, got '5'"),
+        (["x = 1", "--box", "3:1"], "LO < HI"),
+        (["x = 1", "--start", "x"], "--start: expected NAME=VALUE"),
+        (["x = 1", "--start", "y=2"], "--start names 'y', which is not an unknown"),
+        (["x = 1", "--lr", "-1", "-m", "momentum"], "learning rate must be positive, got -1.0"),
+        (["x = 1", "--starts", "0"], "starts must be at least 1, got 0"),
+        (["x = 1", "--param", "a=b"], "--param: 'b' is not a number"),
+        (["x = 1", "--vars", "x,z"], "z"),
+    ],
+)
+def test_bad_options_name_the_problem(cli, args, message):
+    result = cli("solve", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_unknown_method_is_a_usage_error(cli):
+    result = cli("solve", "x = 1", "--method", "newton")
+    assert result.exit_code == 2
+
+
+def test_methods_lists_every_method_with_its_defaults(cli):
+    result = cli("methods")
+    assert result.exit_code == 0
+    for name in ("gd", "momentum", "nesterov", "adam", "sgd"):
+        assert any(line.startswith(name + " ") for line in result.stdout.splitlines())
+    assert "--beta2 0.999" in result.stdout and "--momentum 0.5" in result.stdout
+
+
+def test_stdin_dash_reads_one_equation_per_line(cli):
+    text = "# a circle and a hyperbola\nx^2+y^2=4\n\nx*y=1  # the hyperbola\n"
+    result = cli("solve", "-", "-f", "json", "--seed", "1", input=text)
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)["solutions"]) == 4
+
+
+def test_empty_stdin_is_an_error(cli):
+    result = cli("solve", "-", input="# nothing here\n")
+    assert result.exit_code == 2
+    assert "no equations on stdin" in result.stderr
+
+
+def test_trace_prints_iterations_and_a_sparkline(cli):
+    result = cli("solve", "x^2 = 2", "--trace", "1", "--seed", "1", "--starts", "2")
+    assert result.exit_code == 0
+    assert "start 1" in result.stderr and "iteration" in result.stderr
+    assert "best objective" in result.stderr
+    assert any(ch in result.stderr for ch in "▁▂▃▄▅▆▇█")
+
+
+def test_all_prints_how_complete_the_search_is(cli):
+    result = cli("solve", "z^2 = 2^z", "--all", "--starts", "8", "--seed", "1")
+    assert result.exit_code == 0
+    assert "found 3 real roots" in result.stdout
+    assert "rounds" in result.stderr and "no new root" in result.stderr
+
+
+def test_quiet_prints_nothing_on_stderr(cli):
+    result = cli("solve", "x^2 = 2", "-q", "--seed", "1")
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_console_script_runs_as_a_process():
+    done = subprocess.run(RUN + ["solve", "-x + 2 = 0", "-f", "json", "--seed", "3"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["solutions"][0]["values"]["x"] == pytest.approx(2.0)
+
+
+def test_help_and_methods_do_not_import_sympy_or_numpy():
+    code = ("import sys\nfrom gdsolve.cli import main\nsys.argv = ['gdsolve', '{}']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('LOADED', 'sympy' in sys.modules, 'numpy' in sys.modules)")
+    for command in ("--help", "methods"):
+        done = subprocess.run([sys.executable, "-c", code.format(command)],
+                              capture_output=True, text=True, timeout=60)
+        assert "LOADED False False" in done.stdout
+
+
+def test_version(cli):
+    result = cli("--version")
+    assert result.exit_code == 0 and result.stdout.startswith("gdsolve ")
+
+
+def test_broken_pipe_ends_quietly():
+    shell = subprocess.run(
+        " ".join(RUN[:2]) + ' "from gdsolve.cli import main; main()" solve "x^2=4" '
+        "-f csv --seed 1 | head -c 1",
+        shell=True, capture_output=True, text=True, timeout=60,
+    )
+    assert "Traceback" not in shell.stderr
