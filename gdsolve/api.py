@@ -26,7 +26,7 @@ from gdsolve.deflation import DeflatedSystem, missed_root_estimate
 from gdsolve.errors import InputError, OptionError
 from gdsolve.methods import METHODS, make_method
 from gdsolve.parsing import parse_system
-from gdsolve.refine import classify, group, polish, step_estimate
+from gdsolve.refine import chunks, classify, group, polish, step_estimate
 from gdsolve.result import STATUSES, Solution, SolveResult
 from gdsolve.search import (
     BUDGET,
@@ -247,14 +247,20 @@ def solve_system(
     search = _Search(system, settings, own, lower, upper, low, high)
     search.balanced = Balanced(system, equation_weights(system, x0))
 
-    walk = search.round(search.balanced, x0, rng, record_paths, trace, progress)
-    if settings.all_roots:
-        search.more_rounds(rng, progress)
-
-    result = search.package()
+    with np.errstate(all="ignore"):  # non-finite values are handled as they come
+        walk = search.round(search.balanced, x0, rng, record_paths, trace, progress)
+        if settings.all_roots:
+            search.more_rounds(rng, progress)
+        result = search.package()
     result.seconds = time.perf_counter() - began
     result.extra.update(
-        {"best_history": walk.best, "trace": walk.trace, "paths": walk.paths}
+        {
+            "best_history": walk.best,
+            "trace": walk.trace,
+            "paths": walk.paths,
+            "reasons": walk.reason,
+            "start_iterations": walk.iterations,
+        }
     )
     if record_paths:
         result.extra["ends"] = walk.x
@@ -448,6 +454,12 @@ def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveRes
     )
     result.message = _message(result, floors, starts)
     result.warnings = _warnings(search.own, starts, bool(roots))
+    batch = chunks(system, max(len(points), 1))
+    if batch < len(points):
+        result.warnings.append(
+            f"polishing takes {batch} starts at a time so that their dense "
+            f"{system.n_equations}x{system.n_unknowns} Jacobians fit in memory"
+        )
     if settings.all_roots:
         result.search = _completeness(search, roots)
     return result

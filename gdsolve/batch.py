@@ -55,7 +55,7 @@ An example with two systems::
     @box 0:10
     exp(k*t) = 2
 
-Limits: a line may hold at most 1 MiB and a system 2 MiB of text. A longer line
+Limits: a line may hold at most 1 MiB, a system 2 Mi characters. A longer line
 or system is an error for its system ("line 3 too long"); reading goes on
 after it, so the other systems are still solved.
 
@@ -67,13 +67,21 @@ its file, counting from 1) and ``lines`` (its first and last line) in front. A
 system that cannot be read, set up or solved gives a record with ``status``
 ``"error"`` and ``error`` (the message); its ``line`` is the offending line
 when one is to blame (the bad equation or directive), else the system's first
-line. A system stopped by ``--timeout`` gives ``status`` ``"timeout"``.
+line. A system stopped by ``--timeout`` gives ``status`` ``"timeout"``; one
+whose set-up (reading, differentiating, compiling) outlasts ``--setup-timeout``
+is stopped too and gives an error record.
 
 Seeds: each system's seed is derived from the batch seed (``--seed``, or one
 drawn at random and reported) and the system's position in the batch, with
 ``numpy.random.SeedSequence``; so the results do not depend on ``--jobs``.
 ``@seed`` fixes a system's seed. A record's ``seed`` reproduces that system
 alone: ``gdsolve solve ... --seed SEED`` with the same settings.
+
+Running: ``--jobs N`` solves N systems at a time, each in a worker process;
+the records still come in input order, each as soon as it and those before it
+are done. Results go to stdout; a progress bar (on a terminal), a line per
+failed system and a closing summary go to stderr (``--quiet`` keeps stderr for
+errors of the command itself).
 
 Output formats (``--format``):
 
@@ -91,9 +99,15 @@ Output formats (``--format``):
 ``without_roots`` (``no-root-found``), ``errors`` and ``timeouts``.
 
 Exit codes: 0 every system has a root; 1 some system has no real root and none
-failed; 2 some system is an error or timed out (or the command line is wrong);
-130 interrupted by Ctrl-C or SIGTERM, after writing the records of every
-system that was done and a summary on stderr.
+failed; 2 some system is an error or timed out, the batch holds no system, or
+the command line is wrong; 130 interrupted by Ctrl-C or SIGTERM.
+
+An interrupt stops the workers and writes the record of every system that was
+done: ``jsonl`` has written those in turn already and adds any finished ahead
+of their turn (so the input order holds, with the unfinished systems left
+out); ``json`` and ``csv`` are written with what is done (``json`` with
+``"interrupted": true``). A summary goes to stderr. A closed stdout (``| head``)
+ends the batch quietly.
 """
 
 from __future__ import annotations
@@ -102,25 +116,27 @@ import codecs
 import math
 import os
 import re
+import resource
 import signal
 import time
 from collections import deque
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection, wait
-from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Sequence
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequence
 
-from gdsolve.errors import ExitCode, GdsolveError, ParseError
+from gdsolve.errors import ExitCode, GdsolveError, OptionError, ParseError
 
 #: Most bytes in one line of a batch file (without its line end).
 LINE_BYTES = 1 << 20
-#: Most bytes of text in one system.
-SYSTEM_BYTES = 2 << 20
+#: Most characters of equations and directives in one system.
+SYSTEM_CHARS = 2 << 20
 #: Bytes read at a time while skipping the rest of an overlong line.
 _SKIP_BYTES = 1 << 20
 
 _SEPARATOR = re.compile(r"-{3,}")
-_DIRECTIVE = re.compile(r"@([A-Za-z][A-Za-z0-9_-]*)\s*(.*)")
+_DIRECTIVE = re.compile(r"@([A-Za-z][A-Za-z0-9_-]*)(?:\s+(.*))?")
 
 
 @dataclass
@@ -143,6 +159,7 @@ class BatchSystem:
         start_points: Starting points from ``@start``.
         named: ``(directive, unknown, line)`` for each unknown a directive
             names, checked once the unknowns are known.
+        vars_line: The line of ``@vars``, if any.
         error: Why the system cannot be solved, found while reading.
         error_line: The line the error is about.
     """
@@ -269,7 +286,8 @@ def read_batch(
         if kind == "comment":
             continue
         if block is None:
-            block = _Block(BatchSystem(index, file, number, number, f"system-{index + 1}"))
+            system = BatchSystem(index, file, number, number, f"system-{index + 1}")
+            block = _Block(system)
         block.add(number, kind, content, problem)
     if block is not None:
         yield block.finish()
@@ -285,7 +303,7 @@ def read_files(
     index = 0
     for path in paths:
         try:
-            stream = stdin if path == "-" else open(path, "rb")  # noqa: SIM115
+            stream = stdin if path == "-" else open(path, "rb", 1 << 16)  # noqa: SIM115
         except OSError as error:
             reason = error.strerror or str(error)
             yield _failed(index, path, f"cannot read {path}: {reason}")
@@ -328,9 +346,9 @@ class _Block:
             self.fail(number, problem)
             return
         self.size += len(content)
-        if self.size > SYSTEM_BYTES:
-            self.fail(number, f"line {number}: the system is too long "
-                      f"(more than {SYSTEM_BYTES} bytes)")
+        if self.size > SYSTEM_CHARS:
+            message = f"line {number}: the system is too long (more than "
+            self.fail(number, message + f"{SYSTEM_CHARS} characters)")
             return
         if kind == "directive":
             try:
@@ -351,14 +369,17 @@ class _Block:
         """Apply one ``@key value`` line to the system."""
         match = _DIRECTIVE.fullmatch(content)
         if not match:
-            raise DirectiveError(f"expected a directive like '@name circle', got {content!r}")
-        key, value = match.group(1).lower(), match.group(2).strip()
+            raise DirectiveError(
+                f"expected a directive like '@name circle', got {content!r}"
+            )
+        key, value = match.group(1).lower(), (match.group(2) or "").strip()
         if key not in _DIRECTIVES:
             known = ", ".join("@" + k for k in _DIRECTIVES)
             raise DirectiveError(f"unknown directive @{key} (known: {known})")
         if key not in _REPEATABLE:
             if key in self.once:
-                raise DirectiveError(f"@{key} given twice (first on line {self.once[key]})")
+                first = self.once[key]
+                raise DirectiveError(f"@{key} given twice (first on line {first})")
             self.once[key] = number
         if not value:
             raise DirectiveError(f"@{key} needs a value")
@@ -366,9 +387,10 @@ class _Block:
 
     def finish(self) -> BatchSystem:
         """Return the system, checking that it has equations."""
+        first = self.system.line
         if self.system.error is None and not self.system.texts:
-            self.fail(self.system.line, f"line {self.system.line}: the system has "
-                      "no equations (only directives)")
+            message = f"line {first}: the system has no equations (only directives)"
+            self.fail(first, message)
         return self.system
 
 
@@ -427,7 +449,9 @@ def _name(system: BatchSystem, value: str, line: int) -> None:
 def _vars(system: BatchSystem, value: str, line: int) -> None:
     names = [n.strip() for n in value.split(",")]
     if not all(names):
-        raise DirectiveError(f"@vars: expected names separated by commas, got {value!r}")
+        raise DirectiveError(
+            f"@vars: expected names separated by commas, got {value!r}"
+        )
     system.variables, system.vars_line = names, line
 
 
@@ -480,8 +504,9 @@ def _method(system: BatchSystem, value: str, line: int) -> None:
     from gdsolve.methods import METHODS
 
     if value not in METHODS:
-        raise DirectiveError(f"@method: unknown method {value!r}; choose one of "
-                             + ", ".join(METHODS))
+        choices = ", ".join(METHODS)
+        message = f"@method: unknown method {value!r}; choose one of {choices}"
+        raise DirectiveError(message)
     system.settings["method"] = value
 
 
@@ -500,8 +525,7 @@ def _noise(system: BatchSystem, value: str, line: int) -> None:
 
 
 def _polish(system: BatchSystem, value: str, line: int) -> None:
-    choices = {"on": True, "yes": True, "true": True,
-               "off": False, "no": False, "false": False}
+    choices = {"on": True, "off": False, "yes": True, "no": False}
     if value.lower() not in choices:
         raise DirectiveError(f"@polish: expected on or off, got {value!r}")
     system.settings["polish"] = choices[value.lower()]
@@ -554,6 +578,7 @@ def solve_record(
     defaults: Mapping[str, Any],
     batch_seed: int,
     setup_timeout: float | None = 20.0,
+    prepared: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Solve one system and return its record; failures become error records.
 
@@ -563,12 +588,17 @@ def solve_record(
             directives override them.
         batch_seed: The seed the system's own seed is derived from.
         setup_timeout: Seconds allowed for differentiating and compiling.
+        prepared: Called once the system is parsed and compiled. Giving it
+            means the caller enforces ``setup_timeout`` itself (a batch worker
+            is killed when it is late), so the set-up runs in this process
+            under the memory limit of :data:`gdsolve.system.SETUP_MEMORY`,
+            without a child process of its own.
     """
     began = time.perf_counter()
     if system.error is not None:
         return error_record(system, system.error, system.error_line, began)
     try:
-        result = _solve(system, defaults, batch_seed, setup_timeout, began)
+        result = _solve(system, defaults, batch_seed, setup_timeout, prepared, began)
     except _Located as error:
         return error_record(system, f"line {error.line}: {error}", error.line, began)
     except ParseError as error:
@@ -607,14 +637,35 @@ def _solve(
     defaults: Mapping[str, Any],
     batch_seed: int,
     setup_timeout: float | None,
+    prepared: Callable[[], None] | None,
     began: float,
 ) -> dict[str, Any]:
     from gdsolve.api import Settings, prepare, solve_system
 
-    prepared = prepare(system.texts, system.variables, system.params, setup_timeout)
-    settings = settings_for(system, defaults, prepared.names, batch_seed)
-    result = solve_system(prepared, Settings(**settings), began=began)
+    texts, names, params = system.texts, system.variables, system.params
+    if prepared is None:
+        compiled = prepare(texts, names, params, setup_timeout)
+    else:
+        with _memory_limit():
+            compiled = prepare(texts, names, params, setup_timeout=None)
+        prepared()
+    settings = settings_for(system, defaults, compiled.names, batch_seed)
+    result = solve_system(compiled, Settings(**settings), began=began)
     return result.to_dict()
+
+
+@contextmanager
+def _memory_limit() -> Iterator[None]:
+    """Cap this process's address space as the set-up child would be capped."""
+    from gdsolve.system import SETUP_MEMORY
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = SETUP_MEMORY if hard == resource.RLIM_INFINITY else min(SETUP_MEMORY, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def settings_for(
@@ -631,8 +682,8 @@ def settings_for(
     for directive, name, line in system.named:
         if name not in unknowns:
             known = ", ".join(unknowns)
-            raise _Located(f"@{directive} names {name!r}, which is not an unknown "
-                           f"({known})", line)
+            message = f"@{directive} names {name!r}, which is not an unknown ({known})"
+            raise _Located(message, line)
     settings = {**defaults, **system.settings}
     settings["boxes"] = _only(defaults.get("boxes", {}), unknowns) | system.boxes
     settings["bounds"] = _only(defaults.get("bounds", {}), unknowns) | system.bounds
@@ -668,7 +719,7 @@ def _blamed_line(system: BatchSystem, error: GdsolveError) -> int:
 
 def batch_exit_code(counts: Mapping[str, int]) -> ExitCode:
     """Return the exit code for a batch's counts (see the module docstring)."""
-    if counts.get("errors") or counts.get("timeouts"):
+    if not counts.get("systems") or counts.get("errors") or counts.get("timeouts"):
         return ExitCode.BAD_INPUT
     if counts.get("without_roots"):
         return ExitCode.NO_ROOT
@@ -677,7 +728,8 @@ def batch_exit_code(counts: Mapping[str, int]) -> ExitCode:
 
 def new_counts() -> dict[str, int]:
     """Return zeroed counts of a batch's outcomes."""
-    return {"systems": 0, "with_roots": 0, "without_roots": 0, "errors": 0, "timeouts": 0}
+    keys = ("systems", "with_roots", "without_roots", "errors", "timeouts")
+    return dict.fromkeys(keys, 0)
 
 
 def tally(counts: dict[str, int], record: Mapping[str, Any]) -> None:
@@ -703,7 +755,8 @@ class _Worker:
     results: Connection
     position: int = -1
     system: BatchSystem | None = None
-    deadline: float = math.inf
+    started: float = 0.0
+    prepared: bool = False
 
     def close(self) -> None:
         """Close the parent's pipe ends."""
@@ -716,9 +769,12 @@ class BatchRunner:
 
     Each worker is a forked process in a process group of its own, so a system
     that runs past ``timeout`` is stopped for real (with any child it started)
-    and its worker replaced. Use it as a context manager: leaving the block,
-    normally or by an exception such as ``KeyboardInterrupt``, stops every
-    worker.
+    and its worker replaced. The worker differentiates and compiles each system
+    in its own process and reports when that is done; a set-up that runs past
+    ``setup_timeout`` is stopped the same way. (Forking a set-up process per
+    system, as a single solve does, would cost more than most small solves.)
+    Use it as a context manager: leaving the block, normally or by an exception
+    such as ``KeyboardInterrupt``, stops every worker.
 
         >>> with BatchRunner({}, batch_seed=1) as runner:  # doctest: +SKIP
         ...     for record in runner.run(read_files(["systems.txt"])):
@@ -730,6 +786,9 @@ class BatchRunner:
         jobs: Number of worker processes.
         timeout: Seconds allowed per system, or ``None`` for no limit.
         setup_timeout: Seconds allowed for differentiating and compiling.
+        waiting: Makes the context entered around each wait for the next
+            system or for the workers; the command line lets Ctrl-C in there
+            and only there.
     """
 
     def __init__(
@@ -739,19 +798,22 @@ class BatchRunner:
         jobs: int = 1,
         timeout: float | None = None,
         setup_timeout: float | None = 20.0,
+        waiting: Callable[[], AbstractContextManager[Any]] = nullcontext,
     ) -> None:
         if jobs < 1:
-            raise GdsolveError(f"jobs must be at least 1, got {jobs}")
+            raise OptionError(f"jobs must be at least 1, got {jobs}")
         if timeout is not None and not timeout > 0:
-            raise GdsolveError(f"timeout must be positive, got {timeout}")
+            raise OptionError(f"timeout must be positive, got {timeout}")
         self.defaults = dict(defaults)
         self.batch_seed = batch_seed
         self.jobs = jobs
         self.timeout = timeout
         self.setup_timeout = setup_timeout
+        self.waiting = waiting
         self.window = 8 * jobs + 8
         self._workers: list[_Worker] = []
         self._done: dict[int, dict[str, Any]] = {}
+        self._ready = False
 
     def __enter__(self) -> BatchRunner:
         return self
@@ -771,7 +833,8 @@ class BatchRunner:
         exhausted = False
         while True:
             while not exhausted and read - emitted < self.window:
-                system = next(source, None)
+                with self.waiting():
+                    system = next(source, None)
                 exhausted = system is None
                 if system is not None:
                     self._take(read, system, waiting)
@@ -787,7 +850,10 @@ class BatchRunner:
                 self._collect()
 
     def _take(
-        self, position: int, system: BatchSystem, waiting: deque[tuple[int, BatchSystem]]
+        self,
+        position: int,
+        system: BatchSystem,
+        waiting: deque[tuple[int, BatchSystem]],
     ) -> None:
         """Queue a system, or record it at once if it failed while being read."""
         if system.error is not None:
@@ -804,7 +870,10 @@ class BatchRunner:
         return [self._done[k] for k in sorted(self._done) if k >= taken]
 
     def close(self) -> None:
-        """Stop every worker and the processes they started."""
+        """Keep any record already sent, then stop every worker and its children."""
+        for worker in self._busy():
+            while worker.system is not None and worker.results.poll(0):
+                self._receive(worker)
         while self._workers:
             self._stop(self._workers[-1])
 
@@ -821,45 +890,79 @@ class BatchRunner:
             position, system = waiting.popleft()
             worker.tasks.send(system)
             worker.position, worker.system = position, system
-            worker.deadline = (
-                time.monotonic() + self.timeout if self.timeout else math.inf
-            )
+            worker.started, worker.prepared = time.monotonic(), False
+
+    def _deadline(self, worker: _Worker) -> float:
+        """Return when a busy worker is late: past the timeout or the set-up's."""
+        limits = [math.inf]
+        if self.timeout is not None:
+            limits.append(worker.started + self.timeout)
+        if self.setup_timeout is not None and not worker.prepared:
+            limits.append(worker.started + self.setup_timeout)
+        return min(limits)
 
     def _collect(self) -> None:
-        """Wait for a result or a deadline, and take what arrived."""
+        """Wait for a message or a deadline, and act on what happened."""
         busy = self._busy()
-        deadline = min(w.deadline for w in busy)
+        deadline = min(self._deadline(w) for w in busy)
         left = None if deadline == math.inf else max(0.0, deadline - time.monotonic())
-        ready = wait([w.results for w in busy], left)
+        with self.waiting():
+            ready = wait([w.results for w in busy], left)
         for worker in busy:
             if worker.results in ready:
                 self._receive(worker)
-            elif time.monotonic() >= worker.deadline:
+            elif time.monotonic() >= self._deadline(worker):
                 self._give_up(worker)
 
     def _receive(self, worker: _Worker) -> None:
         try:
-            record = worker.results.recv()
+            kind, record = worker.results.recv()
         except (EOFError, OSError):
             status = self._stop(worker)
             message = f"the worker process solving this system died ({status})"
-            record = error_record(worker.system, message, None)
+            kind, record = "record", error_record(worker.system, message, None)
+        if kind == "prepared":
+            worker.prepared = True
+            return
         self._done[worker.position] = record
         worker.system = None
 
     def _give_up(self, worker: _Worker) -> None:
+        """Stop a worker that is late and record why."""
         system = worker.system
         self._stop(worker)
-        message = (
-            f"no answer within {self.timeout:g} s; the system was stopped "
-            "(raise --timeout to allow more time)"
-        )
-        record = error_record(system, message, None, status="timeout")
-        record["seconds"] = self.timeout
+        elapsed = time.monotonic() - worker.started
+        if self.timeout is not None and elapsed >= self.timeout:
+            message = (
+                f"no answer within {self.timeout:g} s; the system was stopped "
+                "(raise --timeout to allow more time)"
+            )
+            record = error_record(system, message, None, status="timeout")
+        else:
+            message = (
+                f"line {system.line}: preparing the system took longer than "
+                f"{self.setup_timeout:g} s (differentiating and compiling); raise "
+                "the limit with --setup-timeout if the system is really this large"
+            )
+            record = error_record(system, message, None)
+        record["seconds"] = round(elapsed, 4)
         self._done[worker.position] = record
+
+    def _prepare(self) -> None:
+        """Load the solver once, before the first fork, and check the settings.
+
+        Done only when a system is to be solved, so a batch whose systems all
+        fail while being read is answered without loading SymPy.
+        """
+        if not self._ready:
+            from gdsolve.api import Settings
+
+            Settings(**self.defaults)
+            self._ready = True
 
     def _spawn(self) -> _Worker:
         """Fork a worker that solves the systems sent to it."""
+        self._prepare()
         task_read, task_write = Pipe(duplex=False)
         result_read, result_write = Pipe(duplex=False)
         pid = os.fork()
@@ -913,8 +1016,12 @@ def _serve(tasks: Connection, results: Connection, runner: BatchRunner) -> None:
                 code = 0
                 break
             record = solve_record(
-                system, runner.defaults, runner.batch_seed, runner.setup_timeout
+                system,
+                runner.defaults,
+                runner.batch_seed,
+                runner.setup_timeout,
+                lambda: results.send(("prepared", None)),
             )
-            results.send(record)
+            results.send(("record", record))
     finally:
         os._exit(code)

@@ -14,7 +14,7 @@ figures read from the recorded paths:
 - ``at_root``: starts whose polished end point is a root; ``fraction`` is
   ``at_root / used``, the share of the starts used that reached a root;
 - ``median_iterations``: median number of descent iterations over the starts
-  that converged (every residual within the hand-over tolerance);
+  that converged (every residual within the descent's tolerance);
 - ``diverged``, ``stalled`` (stationary away from a root after their kicks),
   ``budget`` (still moving when the iteration budget ran out);
 - ``seconds``: wall time of the solve, preparing the system excluded.
@@ -57,8 +57,8 @@ class MethodRow:
         undefined: Starts dropped where the equations are undefined.
         seconds: Wall time of the solve.
         result: The full result of the solve.
-        curve: Objective after each iteration of the best start (see
-            :func:`best_start`), kept when curves were asked for.
+        curve: ``Σ Fᵢ²`` after each iteration of the method's best start
+            (see :func:`best_start`), for the convergence chart.
     """
 
     method: str
@@ -324,7 +324,7 @@ def best_start(outcome: StartOutcomes) -> int:
 
 
 def objective_along(system: System, points: np.ndarray) -> np.ndarray:
-    """Return ``Σ Fᵢ²`` at each point (shape ``(k, n)``), ``nan`` where undefined."""
+    """Return ``Σ Fᵢ²`` at each point of ``(k, n)``, ``nan`` where undefined."""
     if not len(points):
         return np.empty(0)
     residuals = system.residuals(np.asarray(points, dtype=float))

@@ -70,7 +70,7 @@ class DeflatedSystem:
 
     def jt_times(self, jac: np.ndarray, f: np.ndarray) -> np.ndarray:
         """Return Jᵀf for each start."""
-        return np.einsum("smn,sm->sn", self.dense(jac), f)
+        return (self.dense(jac).transpose(0, 2, 1) @ f[..., None])[..., 0]
 
     def column_norms2(self, jac: np.ndarray) -> np.ndarray:
         """Return the squared norm of each Jacobian column, for each start."""

@@ -6,8 +6,8 @@ without ``=`` means ``left = 0``. Several equations in one text are separated by
 
 Syntax:
 
-* **Numbers**: ``12``, ``1.5``, ``.5``, ``1.``, ``1e-3``, ``2.5E+4``. A number
-  above 1e300 is refused.
+* **Numbers**, in decimal: ``12``, ``1.5``, ``.5``, ``1.``, ``1e-3``,
+  ``2.5E+4``. A number above 1e300 is refused.
 * **Names**: a letter (any alphabet: ``x``, ``α``, ``Δt``) followed by letters,
   digits 0-9 and ``_``. A name is never split: ``xy``, ``sinx`` and ``alpha1``
   are single names. ``π`` always stands alone, so ``2πr`` is ``2·π·r``.
@@ -78,7 +78,8 @@ class Limits:
         equations: Equations in one system.
         unknowns: Unknowns in one system.
         power: Size of a number exponent applied to an expression with unknowns.
-        literal: Size of a number, as written or as computed from constants.
+        literal: Size of a number as written, and of a parameter's value.
+            Constants computed from them need only stay finite in float64.
     """
 
     equation_chars: int = 10_000
@@ -112,7 +113,7 @@ class ParsedSystem:
 
 
 class PositionedLimitError(ParseError, LimitError):
-    """A number or nesting too large, at a known place in an equation."""
+    """A number or exponent too large, at a known place in an equation."""
 
 
 # A value while reading: a float for a constant, a SymPy expression otherwise.
@@ -138,29 +139,41 @@ class RealCubeRoot(sympy.Function):
         return 1 / (3 * self**2)
 
     def _eval_is_extended_real(self) -> bool | None:
+        """Real for a real argument."""
         return self.args[0].is_extended_real
 
     def _eval_is_finite(self) -> bool | None:
+        """Finite for a finite argument."""
         return self.args[0].is_finite
 
     def _eval_evalf(self, prec: int) -> sympy.Expr | None:
+        """Evaluate numerically to ``prec`` bits, keeping the sign."""
         arg = self.args[0]._eval_evalf(prec)
         if arg is None or not arg.is_Number:
             return None
         return (sympy.sign(arg) * abs(arg) ** sympy.Rational(1, 3))._eval_evalf(prec)
 
     def _sympystr(self, printer: object) -> str:
+        """Print as ``cbrt(...)``, the way it is written."""
         return f"cbrt({printer._print(self.args[0])})"
 
     def _numpycode(self, printer: object) -> str:
+        """Print as ``numpy.cbrt``, which is the real cube root."""
         func = printer._module_format(f"{printer._module}.cbrt")
         return f"{func}({printer._print(self.args[0])})"
 
     _scipycode = _numpycode
 
     def _pythoncode(self, printer: object) -> str:
+        """Print as ``math.cbrt``, which is the real cube root."""
         func = printer._module_format("math.cbrt")
         return f"{func}({printer._print(self.args[0])})"
+
+    def _mpmathcode(self, printer: object) -> str:
+        """Print for mpmath, whose ``cbrt`` of a negative number is complex."""
+        arg = printer._print(self.args[0])
+        sign, cbrt = (printer._module_format(f"mpmath.{f}") for f in ("sign", "cbrt"))
+        return f"({sign}({arg})*{cbrt}(abs({arg})))"
 
 
 def _plain(func: Callable[..., sympy.Expr]) -> Callable[..., sympy.Expr]:
@@ -285,12 +298,17 @@ def parse_system(
             listing ``e`` or ``pi`` makes it an unknown. ``None`` or empty:
             every other name is an unknown, in :func:`natural_key` order.
         params: Values of names that are fixed, substituted while reading.
+            A parameter named ``e`` or ``pi`` replaces the constant.
 
     Raises:
         ParseError: An equation is not valid; the error knows where.
         LimitError: The input is larger or deeper than :data:`LIMITS`.
         InputError: The unknowns or parameters do not match the equations.
     """
+    if isinstance(texts, str):
+        texts = [texts]
+    if isinstance(variables, str):
+        variables = [variables]
     listed = _check_variables(variables or ())
     values = _check_params(params or {}, listed)
     equations = _split_checked(texts)
@@ -337,7 +355,8 @@ def _check_params(params: Mapping[str, float], listed: Sequence[str]) -> dict:
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise InputError(f"parameter {name} must be a number, got {value!r}")
+            message = f"parameter {name} must be a number, got {value!r}"
+            raise InputError(message) from None
         if not math.isfinite(number):
             raise InputError(f"parameter {name} must be finite, got {number}")
         if abs(number) > LIMITS.literal:
@@ -504,7 +523,7 @@ def _is_name_part(ch: str) -> bool:
     return ch.isalpha() or unicodedata.category(ch).startswith("M")
 
 
-def _tokenize(text: str, source: _Source | None = None) -> list[_Token]:
+def _tokenize(text: str, source: _Source) -> list[_Token]:
     """Split an equation into tokens, ending with an ``end`` token.
 
     Args:
@@ -516,7 +535,6 @@ def _tokenize(text: str, source: _Source | None = None) -> list[_Token]:
             written wrong.
         LimitError: A number above the limit.
     """
-    source = source or _Source(text, 1)
     tokens: list[_Token] = []
     pos = 0
     while pos < len(text):
@@ -603,7 +621,7 @@ def _tokenize_checked(text: str, number: int) -> list[_Token]:
         raise source.error("more than one '=' in equation", equals[1].pos)
     depth = 0
     for token in tokens:
-        if token.kind == "op" and token.value in "()":
+        if token.kind == "op" and token.value in ("(", ")"):
             depth += 1 if token.value == "(" else -1
             if depth > LIMITS.depth:
                 raise source.too_deep()
@@ -671,9 +689,9 @@ def _settle(expr: sympy.Expr) -> Value:
     try:
         value = float(expr)
     except OverflowError:
-        raise _Fault("a constant here is too large", limit=True)
+        raise _Fault("a constant here is too large", limit=True) from None
     except TypeError:
-        raise _Fault("the value here is not a real number")
+        raise _Fault("the value here is not a real number") from None
     return _finite(value, "a constant here")
 
 
@@ -754,7 +772,7 @@ def _fold_power(base: float, exponent: float) -> float:
     try:
         result = math.exp(exponent) if base == math.e else math.pow(base, exponent)
     except OverflowError:
-        raise _Fault(f"constant {shown} is too large", limit=True)
+        raise _Fault(f"constant {shown} is too large", limit=True) from None
     return _finite(result, f"constant {shown}")
 
 
@@ -799,9 +817,10 @@ def _call(name: str, args: Sequence[Value]) -> Value:
         try:
             return _finite(float(_FOLD[name](*args)), f"constant {shown}")
         except OverflowError:
-            raise _Fault(f"constant {shown} is too large", limit=True)
+            raise _Fault(f"constant {shown} is too large", limit=True) from None
         except (ValueError, ZeroDivisionError):
-            raise _Fault(f"{shown} is undefined: outside the domain of {name}")
+            message = f"{shown} is undefined: outside the domain of {name}"
+            raise _Fault(message) from None
     return _settle(FUNCTIONS[name][1](*(_sym(arg) for arg in args)))
 
 
@@ -1006,7 +1025,9 @@ def _unknown_function(name: str) -> str:
     close = difflib.get_close_matches(name, FUNCTIONS, n=1)
     if close:
         return f"unknown function '{name}' (did you mean '{close[0]}'?)"
-    return f"unknown function '{name}' (to multiply, write '{name}*(')"
+    if len(name) <= 3:  # most likely an unknown times a bracket: x(y + 1)
+        return f"unknown function '{name}' (to multiply, write '{name}*(')"
+    return f"unknown function '{name}'"
 
 
 def _parse_checked(

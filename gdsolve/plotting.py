@@ -47,6 +47,8 @@ GRID_1D = 1200
 DECADES = 12
 #: Smallest objective drawn on a log axis; lower values sit on this floor.
 FLOOR = 1e-30
+#: Paths drawn at most; more would hide the landscape.
+MAX_PATHS = 200
 #: Solutions named one by one in the legend; the rest are only marked.
 LEGEND_SOLUTIONS = 8
 #: A descent end this close to a solution (relative to the view) belongs to it.
@@ -55,16 +57,19 @@ NEAR = 0.02
 LANDSCAPE_COLOURS = "bone"
 #: Colour of a path that ended at no reported solution.
 ASTRAY = "#8c8c8c"
+ASTRAY_LABEL = "ended away from any solution"
+#: Background where the equations are undefined (log or sqrt of a negative...).
+UNDEFINED = "#d9d9d9"
 #: Colours of the solutions (colour-blind friendly, readable on the landscape).
 PALETTE = (
     "#e69f00",
     "#0072b2",
-    "#d55e00",
     "#cc79a7",
     "#009e73",
+    "#d55e00",
     "#56b4e9",
-    "#f0e442",
-    "#000000",
+    "#a6761d",
+    "#7f3c8d",
 )
 
 
@@ -146,7 +151,7 @@ def plot_result(
     else:
         _convergence(axes, system, scene)
     heading = title or ",   ".join(system.equations)
-    axes.set_title(f"{_shorten(heading)}\n{_subtitle(result)}", fontsize=11)
+    axes.set_title(f"{_shorten(heading)}\n{_subtitle(result, len(scene.drawn))}", fontsize=11)
     _legend(figure, axes, scene)
     return _save(figure, path, kind)
 
@@ -185,7 +190,8 @@ def plot_convergence(
     axes.set_xlabel("iteration")
     axes.set_ylabel("Σ F² of the best start (log scale)")
     axes.grid(True, which="major", alpha=0.3)
-    axes.set_title(_shorten(title), fontsize=11)
+    lines = [_shorten(line) for line in title.splitlines()]
+    axes.set_title("\n".join(lines), fontsize=11)
     axes.legend(loc="upper right", fontsize=9)
     return _save(figure, path, kind)
 
@@ -204,6 +210,7 @@ class _Scene:
         solutions: The solutions to mark.
         low: Lower corner of the view, per unknown.
         high: Upper corner of the view, per unknown.
+        undefined: Part of the view is where the equations are undefined.
     """
 
     paths: np.ndarray
@@ -212,11 +219,17 @@ class _Scene:
     solutions: list[Solution]
     low: np.ndarray
     high: np.ndarray
+    undefined: bool = False
 
     def colour(self, start: int) -> str:
         """The colour of a start's path: that of the solution it ended at."""
         at = self.ended_at[start]
         return ASTRAY if at < 0 else PALETTE[at % len(PALETTE)]
+
+    @property
+    def drawn(self) -> range:
+        """The starts whose paths are drawn: the first :data:`MAX_PATHS`."""
+        return range(min(self.paths.shape[1], MAX_PATHS))
 
     def walked(self, start: int) -> np.ndarray:
         """A start's points from its start to where it stopped."""
@@ -298,16 +311,15 @@ def _metadata(kind: str) -> dict[str, Any]:
     return {"Software": "gdsolve"}
 
 
-def _subtitle(result: SolveResult) -> str:
+def _subtitle(result: SolveResult, drawn: int) -> str:
     roots = len(result.roots)
     floors = len(result.solutions) - roots
     found = f"{roots} root{'s' if roots != 1 else ''}"
     if floors:
         found += f", {floors} local minim{'a' if floors != 1 else 'um'}"
-    return (
-        f"method {result.method} · {result.starts['used']} starts · "
-        f"seed {result.seed} · {found}"
-    )
+    used = result.starts["used"]
+    starts = f"{used} starts" if drawn >= used else f"{drawn} of {used} starts shown"
+    return f"method {result.method} · {starts} · seed {result.seed} · {found}"
 
 
 def _shorten(text: str, limit: int = 90) -> str:
@@ -330,8 +342,9 @@ def _label(solution: Solution, number: int) -> str:
 
 
 def _legend(figure: Figure, axes: Axes, scene: _Scene) -> None:
-    """Legend below the plot: solutions, the start marker and strays."""
+    """Legend beside the plot: solutions, the start marker and strays."""
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     handles = []
     for i, solution in enumerate(scene.solutions[:LEGEND_SOLUTIONS]):
@@ -340,13 +353,21 @@ def _legend(figure: Figure, axes: Axes, scene: _Scene) -> None:
     if hidden > 0:
         handles.append(Line2D([], [], linestyle="none", label=f"+ {hidden} more"))
     handles.append(
-        Line2D([], [], marker="o", markersize=5, markerfacecolor="white",
-               markeredgecolor="black", linestyle="none", label="start")
+        Line2D(
+            [],
+            [],
+            marker="o",
+            markersize=5,
+            markerfacecolor="white",
+            markeredgecolor="black",
+            linestyle="none",
+            label="start",
+        )
     )
     if (scene.ended_at < 0).any():
-        handles.append(
-            Line2D([], [], color=ASTRAY, linewidth=1.2, label="ended away from any solution")
-        )
+        handles.append(Line2D([], [], color=ASTRAY, linewidth=1.2, label=ASTRAY_LABEL))
+    if scene.undefined:
+        handles.append(Patch(facecolor=UNDEFINED, label="equations undefined"))
     figure.legend(
         handles=handles,
         loc="outside right upper",
@@ -392,8 +413,8 @@ def _outline(width: float) -> list[Any]:
     """A dark outline that keeps a light line visible on any background."""
     from matplotlib import patheffects
 
-    return [patheffects.Stroke(linewidth=width + 1.6, foreground="black", alpha=0.55),
-            patheffects.Normal()]
+    stroke = patheffects.Stroke(linewidth=width + 1.6, foreground="black", alpha=0.55)
+    return [stroke, patheffects.Normal()]
 
 
 # -- two unknowns: contours and paths ----------------------------------------
@@ -408,17 +429,23 @@ def _landscape(figure: Figure, axes: Axes, system: System, scene: _Scene) -> Non
     grid = np.column_stack([gx.ravel(), gy.ravel()])
     values = objective_along(system, grid).reshape(gx.shape)
     bottom, top = _log_range(values)
+    scene.undefined = bool(np.isnan(values).any())
+    axes.set_facecolor(UNDEFINED)
     levels = np.logspace(math.log10(bottom), math.log10(top), 25)
     shown = np.ma.masked_invalid(np.clip(values, bottom, top))
     filled = axes.contourf(
-        gx, gy, shown, levels=levels, norm=colors.LogNorm(bottom, top),
-        cmap=LANDSCAPE_COLOURS, extend="neither",
+        gx,
+        gy,
+        shown,
+        levels=levels,
+        norm=colors.LogNorm(bottom, top),
+        cmap=LANDSCAPE_COLOURS,
     )
     bar = figure.colorbar(filled, ax=axes, pad=0.02)
     bar.set_label("Σ F²  (log scale)")
     bar.locator = ticker.LogLocator(numticks=8)
     bar.update_ticks()
-    for start in range(scene.paths.shape[1]):
+    for start in scene.drawn:
         _path_2d(axes, scene, start)
     _mark_solutions(axes, scene, np.array([s.x for s in scene.solutions]))
     axes.set_xlim(scene.low[0], scene.high[0])
@@ -432,12 +459,30 @@ def _path_2d(axes: Axes, scene: _Scene, start: int) -> None:
     points = points[np.isfinite(points).all(axis=1)]
     if not len(points):
         return
-    colour = scene.colour(start)
-    axes.plot(points[:, 0], points[:, 1], color=colour, linewidth=1.1, alpha=0.95,
-              path_effects=_outline(1.1), zorder=3)
-    axes.plot(points[0, 0], points[0, 1], marker="o", markersize=4.5,
-              markerfacecolor="white", markeredgecolor="black",
-              markeredgewidth=0.8, linestyle="none", zorder=4)
+    axes.plot(
+        points[:, 0],
+        points[:, 1],
+        color=scene.colour(start),
+        linewidth=1.1,
+        alpha=0.95,
+        path_effects=_outline(1.1),
+        zorder=3,
+    )
+    _start_marker(axes, points[0, 0], points[0, 1])
+
+
+def _start_marker(axes: Axes, x: float, y: float) -> None:
+    axes.plot(
+        x,
+        y,
+        marker="o",
+        markersize=4.5,
+        markerfacecolor="white",
+        markeredgecolor="black",
+        markeredgewidth=0.8,
+        linestyle="none",
+        zorder=4,
+    )
 
 
 def _log_range(values: np.ndarray) -> tuple[float, float]:
@@ -459,17 +504,32 @@ def _curve(axes: Axes, system: System, scene: _Scene) -> None:
     xs = np.linspace(scene.low[0], scene.high[0], GRID_1D)
     values = objective_along(system, xs[:, None])
     bottom, top = _log_range(values)
-    axes.plot(xs, np.clip(values, bottom, None), color="#1f3b73", linewidth=2.0,
-              zorder=2)
-    for start in range(scene.paths.shape[1]):
+    scene.undefined = bool(np.isnan(values).any())
+    if scene.undefined:
+        axes.fill_between(
+            xs,
+            0,
+            1,
+            where=np.isnan(values),
+            color=UNDEFINED,
+            transform=axes.get_xaxis_transform(),
+            linewidth=0,
+        )
+    curve = np.clip(values, bottom, None)
+    axes.plot(xs, curve, color="#1f3b73", linewidth=2.0, zorder=2)
+    for start in scene.drawn:
         points = scene.walked(start)[:, 0]
         heights = np.clip(objective_along(system, points[:, None]), bottom, None)
-        colour = scene.colour(start)
-        axes.plot(points, heights, color=colour, linewidth=1.0, alpha=0.9,
-                  path_effects=_outline(1.0), zorder=3)
-        axes.plot(points[0], heights[0], marker="o", markersize=4.5,
-                  markerfacecolor="white", markeredgecolor="black",
-                  linestyle="none", zorder=4)
+        axes.plot(
+            points,
+            heights,
+            color=scene.colour(start),
+            linewidth=1.0,
+            alpha=0.9,
+            path_effects=_outline(1.0),
+            zorder=3,
+        )
+        _start_marker(axes, points[0], heights[0])
     marks = [(s.x[0], max(s.objective, bottom)) for s in scene.solutions]
     _mark_solutions(axes, scene, np.array(marks).reshape(-1, 2))
     axes.set_yscale("log")
@@ -483,15 +543,14 @@ def _curve(axes: Axes, system: System, scene: _Scene) -> None:
 
 
 def _convergence(axes: Axes, system: System, scene: _Scene) -> None:
-    count, starts, n = scene.paths.shape
-    every = objective_along(system, scene.paths.reshape(-1, n)).reshape(count, starts)
-    for start in range(starts):
+    drawn = scene.paths[:, scene.drawn]
+    count, starts, n = drawn.shape
+    every = objective_along(system, drawn.reshape(-1, n)).reshape(count, starts)
+    for start in scene.drawn:
         values = _floored(every[: scene.stops[start] + 1, start])
-        colour = scene.colour(start)
-        axes.plot(np.arange(len(values)), values, color=colour, linewidth=1.0,
-                  alpha=0.85)
-        axes.plot(0, values[0], marker="o", markersize=4.5, markerfacecolor="white",
-                  markeredgecolor="black", linestyle="none")
+        iterations = np.arange(len(values))
+        axes.plot(iterations, values, color=scene.colour(start), linewidth=1.0)
+        _start_marker(axes, 0, values[0])
     axes.set_yscale("log")
     axes.set_facecolor("#f4f4f4")
     axes.set_xlabel("iteration")

@@ -89,16 +89,17 @@ def polish(
 
 def _lm_step(j: np.ndarray, f: np.ndarray, damping: np.ndarray) -> np.ndarray:
     """Solve ``(JᵀJ + λ·diag(JᵀJ)) δ = −Jᵀf`` for each point."""
-    a = np.einsum("smi,smj->sij", j, j)
-    g = np.einsum("smi,sm->si", j, f)
-    diag = np.einsum("sii->si", a)
+    jt = j.transpose(0, 2, 1)
+    a = jt @ j
+    g = (jt @ f[..., None])[..., 0]
+    diag = np.diagonal(a, axis1=1, axis2=2).copy()
     floor = 1e-12 * diag.max(axis=1, keepdims=True) + 1e-200
     idx = np.arange(a.shape[1])
     a[:, idx, idx] += damping[:, None] * np.maximum(diag, floor)
     try:
         return -np.linalg.solve(a, g[..., None])[..., 0]
     except np.linalg.LinAlgError:
-        return -np.einsum("sij,sj->si", np.linalg.pinv(a), g)
+        return -(np.linalg.pinv(a) @ g[..., None])[..., 0]
 
 
 def _polish_batch(system, x, lower, upper, steps) -> Polished:
@@ -121,7 +122,7 @@ def _polish_batch(system, x, lower, upper, steps) -> Polished:
         trial = np.clip(x[rows] + delta, lower, upper)
         ft, jt = system.evaluate(trial)
         ot = np.einsum("sm,sm->s", ft, ft)
-        linear = f[rows] + np.einsum("smn,sn->sm", j[rows], trial - x[rows])
+        linear = f[rows] + (j[rows] @ (trial - x[rows])[..., None])[..., 0]
         predicted = obj[rows] - np.einsum("sm,sm->s", linear, linear)
         ratio = (obj[rows] - ot) / np.where(predicted > 0, predicted, np.inf)
         better = np.isfinite(ot) & np.isfinite(jt).all(axis=1) & (ot < obj[rows])
@@ -216,7 +217,7 @@ def classify(
     is_root = (np.abs(f) <= tol * np.maximum(1.0, row_scale)).all(axis=1)
     is_root &= gn <= STEP_RTOL * size
     fnorm = np.linalg.norm(f, axis=1)
-    jtf = np.linalg.norm(np.einsum("smn,sm->sn", j, f), axis=1)
+    jtf = np.linalg.norm((j.transpose(0, 2, 1) @ f[..., None])[..., 0], axis=1)
     stationary = jtf <= STATIONARY_COS * s_max[:, 0] * fnorm + 1e-300
 
     verdicts = []

@@ -131,6 +131,7 @@ def build_system(
     parsed: ParsedSystem,
     timeout: float | None = SETUP_SECONDS,
     memory: int | None = SETUP_MEMORY,
+    backend: str = "auto",
 ) -> System:
     """Differentiate and compile a parsed system under a time and memory limit.
 
@@ -139,6 +140,7 @@ def build_system(
         timeout: Wall-clock limit in seconds; ``None`` prepares in this process
             with no limit.
         memory: Address-space limit in bytes for the preparing process.
+        backend: Symbolic library, see :func:`generate_source`.
 
     Raises:
         SetupError: The preparation failed, ran out of time or out of memory.
@@ -147,9 +149,9 @@ def build_system(
 
     began = time.perf_counter()
     if timeout is None:
-        rows, cols, source = generate_source(parsed)
+        rows, cols, source = generate_source(parsed, backend)
     else:
-        rows, cols, source = _in_child(parsed, timeout, memory)
+        rows, cols, source = _in_child(parsed, timeout, memory, backend)
     return System(
         names=parsed.names,
         equations=parsed.equations,
@@ -160,39 +162,45 @@ def build_system(
     )
 
 
-def generate_source(parsed: ParsedSystem) -> tuple[list[int], list[int], str]:
+def generate_source(
+    parsed: ParsedSystem, backend: str = "auto"
+) -> tuple[list[int], list[int], str]:
     """Differentiate each residual and print the NumPy code that evaluates it.
 
     Each residual is differentiated only with respect to the unknowns it
     contains, so the work grows with the number of nonzeros, not with n².
     Common subexpressions are shared within an equation and its derivatives;
     small systems share them across all equations.
+
+    Args:
+        parsed: The system.
+        backend: ``"sympy"``, ``"symengine"`` or ``"auto"``: SymEngine (much
+            faster on large systems) when it is installed and handles every
+            function in the system, SymPy otherwise. SymPy is the reference.
     """
-    import sympy
-    from sympy.printing.numpy import NumPyPrinter
-
-    printer = NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+    library = _backend(parsed, backend)
+    residuals = [library.convert(r) for r in parsed.residuals]
+    symbols = [library.convert(s) for s in parsed.symbols]
+    index = {symbol: j for j, symbol in enumerate(symbols)}
     rows, cols, derivatives = [], [], []
-    for i, residual in enumerate(parsed.residuals):
-        for j, symbol in enumerate(parsed.symbols):
-            if symbol in residual.free_symbols:
-                rows.append(i)
-                cols.append(j)
-                derivatives.append(sympy.diff(residual, symbol))
+    for i, residual in enumerate(residuals):
+        present = sorted(index[s] for s in residual.free_symbols if s in index)
+        for j in present:
+            rows.append(i)
+            cols.append(j)
+            derivatives.append(residual.diff(symbols[j]))
 
-    f_targets = [f"f[{i}]" for i in range(len(parsed.residuals))]
+    f_targets = [f"f[{i}]" for i in range(len(residuals))]
     j_targets = [f"jac[{k}]" for k in range(len(derivatives))]
-    blocks = _cse_blocks(list(parsed.residuals), derivatives, rows)
-    unpack = "".join(f"    v{j} = x[{j}]\n" for j in range(len(parsed.symbols)))
-
-    residual_lines = _print_block(printer, list(parsed.residuals), f_targets)
+    unpack = "".join(f"    v{j} = x[{j}]\n" for j in range(len(symbols)))
+    residual_lines = _print_block(library, residuals, f_targets)
     full_lines = []
-    for residual_ids, derivative_ids in blocks:
-        exprs = [parsed.residuals[i] for i in residual_ids]
+    for residual_ids, derivative_ids in _cse_blocks(len(residuals), rows):
+        exprs = [residuals[i] for i in residual_ids]
         exprs += [derivatives[k] for k in derivative_ids]
         targets = [f_targets[i] for i in residual_ids]
         targets += [j_targets[k] for k in derivative_ids]
-        full_lines += _print_block(printer, exprs, targets, prefix=f"b{len(full_lines)}_")
+        full_lines += _print_block(library, exprs, targets)
     source = (
         "def residuals(x, f):\n" + unpack + "".join(residual_lines) + "    return None\n"
         "\n"
@@ -204,36 +212,146 @@ def generate_source(parsed: ParsedSystem) -> tuple[list[int], list[int], str]:
     return rows, cols, source
 
 
-#: Below this many Jacobian entries, common subexpressions are shared across
-#: all equations; above it, within each equation, so the cost stays linear.
-_GLOBAL_CSE_LIMIT = 400
+class _Library:
+    """The symbolic library that differentiates and shares subexpressions."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        if name == "symengine":
+            import symengine
+
+            self.convert, self.cse = symengine.sympify, symengine.cse
+        else:
+            import sympy
+
+            self.convert = lambda expr: expr
+            self.cse = lambda exprs: sympy.cse(
+                exprs, symbols=sympy.numbered_symbols("t"), order="none"
+            )
 
 
-def _cse_blocks(
-    residuals: list, derivatives: list, rows: list[int]
-) -> list[tuple[list[int], list[int]]]:
+def _backend(parsed: ParsedSystem, choice: str) -> _Library:
+    """Pick the symbolic library for this system (see :func:`generate_source`)."""
+    if choice not in ("auto", "sympy", "symengine"):
+        raise SetupError(f"unknown symbolic backend {choice!r}")
+    if choice == "sympy":
+        return _Library("sympy")
+    try:
+        import symengine  # noqa: F401
+    except ImportError:
+        if choice == "symengine":
+            raise SetupError("the symengine backend is not installed") from None
+        return _Library("sympy")
+    # SymEngine leaves derivatives of abs, sign and the real cube root
+    # unevaluated for real unknowns; such systems go through SymPy.
+    import sympy
+
+    from gdsolve.parsing import RealCubeRoot
+
+    special = (sympy.Abs, sympy.sign, RealCubeRoot)
+    if any(r.has(*special) for r in parsed.residuals):
+        if choice == "symengine":
+            raise SetupError("symengine cannot differentiate abs or cbrt; use sympy")
+        return _Library("sympy")
+    return _Library("symengine")
+
+
+#: Up to this many equations, common subexpressions are shared across all of
+#: them; above it, within each equation, so the cost stays linear in its size.
+_GLOBAL_CSE_LIMIT = 40
+
+
+def _cse_blocks(count: int, rows: list[int]) -> list[tuple[list[int], list[int]]]:
     """Group residuals with their derivatives for common-subexpression sharing."""
-    if len(derivatives) <= _GLOBAL_CSE_LIMIT:
-        return [(list(range(len(residuals))), list(range(len(derivatives))))]
-    by_row: list[list[int]] = [[] for _ in residuals]
+    if count <= _GLOBAL_CSE_LIMIT:
+        return [(list(range(count)), list(range(len(rows))))]
+    by_row: list[list[int]] = [[] for _ in range(count)]
     for k, row in enumerate(rows):
         by_row[row].append(k)
     return [([i], ks) for i, ks in enumerate(by_row)]
 
 
-def _print_block(printer, exprs: list, targets: list[str], prefix: str = "t") -> list[str]:
-    """Print assignments of ``exprs`` into ``targets`` with shared subexpressions."""
-    import sympy
+def _print_block(library: _Library, exprs: list, targets: list[str]) -> list[str]:
+    """Print assignments of ``exprs`` into ``targets`` with shared subexpressions.
 
-    symbols = sympy.numbered_symbols(prefix)
-    shared, reduced = sympy.cse(exprs, symbols=symbols, order="none")
-    lines = [f"    {name} = {printer.doprint(value)}\n" for name, value in shared]
-    lines += [f"    {t} = {printer.doprint(e)}\n" for t, e in zip(targets, reduced)]
+    The temporaries of one block are used up before the next block starts, so
+    blocks may reuse their names.
+    """
+    shared, reduced = library.cse(exprs)
+    lines = [f"    {name} = {numpy_code(value)}\n" for name, value in shared]
+    lines += [f"    {t} = {numpy_code(e)}\n" for t, e in zip(targets, reduced)]
     return lines
 
 
+#: SymPy functions and the NumPy function that evaluates each.
+_NUMPY_FUNCTIONS = {
+    "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin", "acos": "arccos",
+    "atan": "arctan", "atan2": "arctan2", "sinh": "sinh", "cosh": "cosh",
+    "tanh": "tanh", "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh",
+    "exp": "exp", "log": "log", "Abs": "abs", "sign": "sign",
+    "RealCubeRoot": "cbrt",
+}
+
+
+def numpy_code(expr) -> str:
+    """Print a SymPy or SymEngine expression as NumPy code over internal names.
+
+    Only the node types gdsolve's equations can produce are accepted (numbers,
+    the internal symbols, ``+ * **`` and the whitelisted functions); anything
+    else is refused, so nothing unexpected can reach the compiled code.
+    Every operand that is not a single name or number is parenthesised.
+    """
+    name = type(expr).__name__
+    if expr.is_Symbol:
+        return str(expr.name)
+    if expr.is_Number or name in _CONSTANTS:
+        return _number_code(complex(expr))
+    if expr.is_Add:
+        return "(" + " + ".join(numpy_code(a) for a in expr.args) + ")"
+    if expr.is_Mul:
+        return "(" + "*".join(numpy_code(a) for a in expr.args) + ")"
+    if expr.is_Pow:
+        return _power_code(*expr.args)
+    if name == "DiracDelta":  # derivative of sign(x): zero away from x = 0
+        return "0.0"
+    function = _NUMPY_FUNCTIONS.get(name) or _NUMPY_FUNCTIONS.get(name.lower())
+    if function and expr.is_Function:
+        args = ", ".join(numpy_code(a) for a in expr.args)
+        return f"numpy.{function}({args})"
+    raise SetupError(f"cannot evaluate {name} numerically")
+
+
+#: Named constants a derivative may contain.
+_CONSTANTS = ("Pi", "Exp1", "E", "pi", "exp1")
+
+
+def _number_code(value: complex) -> str:
+    if value.imag != 0:
+        raise SetupError("the equations take complex values")
+    real = value.real
+    if real != real:
+        return "numpy.nan"
+    if real in (float("inf"), float("-inf")):
+        return "numpy.inf" if real > 0 else "(-numpy.inf)"
+    return repr(real)
+
+
+def _power_code(base, exponent) -> str:
+    """Print ``base ** exponent``, with square roots and small integer powers."""
+    if type(base).__name__ in ("Exp1", "exp1"):
+        return f"numpy.exp({numpy_code(exponent)})"
+    b = numpy_code(base)
+    if exponent.is_Integer:
+        return f"({b}**{int(exponent)})"
+    if exponent.is_Number and float(exponent) == 0.5:
+        return f"numpy.sqrt({b})"
+    if exponent.is_Number and float(exponent) == -0.5:
+        return f"(1.0/numpy.sqrt({b}))"
+    return f"({b}**{numpy_code(exponent)})"
+
+
 def _in_child(
-    parsed: ParsedSystem, timeout: float, memory: int | None
+    parsed: ParsedSystem, timeout: float, memory: int | None, backend: str
 ) -> tuple[list[int], list[int], str]:
     """Run :func:`generate_source` in a forked child with hard limits."""
     import select
@@ -247,7 +365,7 @@ def _in_child(
         try:
             if memory:
                 resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-            payload = pickle.dumps(("ok", generate_source(parsed)))
+            payload = pickle.dumps(("ok", generate_source(parsed, backend)))
         except MemoryError:
             payload = pickle.dumps(("error", "ran out of memory"))
         except BaseException as exc:  # noqa: BLE001 - reported to the parent

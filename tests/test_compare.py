@@ -123,7 +123,8 @@ def test_compare_csv_and_table(cli) -> None:
 
 
 def test_compare_without_any_root_exits_1(cli) -> None:
-    run = cli("compare", "2*x + y = 1", "x*y = 1", "--seed", "1", "-n", "6", "-f", "json")
+    run = cli("compare", "2*x + y = 1", "x*y = 1", "--seed", "1", "-n", "6",
+              "-f", "json")
     assert run.exit_code == 1
     data = json.loads(run.stdout)
     assert all(m["roots"] == 0 for m in data["methods"])

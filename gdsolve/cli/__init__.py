@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -31,5 +32,13 @@ def protect_equations(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    """Entry point of the ``gdsolve`` console script."""
+    """Entry point of the ``gdsolve`` console script.
+
+    The linear algebra runs on many small matrices at once, where BLAS threads
+    cost more than they give (and fight over a busy machine), so one thread is
+    the default; set ``OPENBLAS_NUM_THREADS`` (or ``OMP_NUM_THREADS``) to
+    override it.
+    """
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
     app(args=protect_equations(sys.argv[1:]), prog_name="gdsolve")

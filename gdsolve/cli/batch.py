@@ -30,7 +30,10 @@ Files = Annotated[
 Jobs = Annotated[
     int,
     typer.Option(
-        "--jobs", "-j", help="Worker processes; 0 means one per CPU.", rich_help_panel=RUN
+        "--jobs",
+        "-j",
+        help="Worker processes; 0 means one per CPU.",
+        rich_help_panel=RUN,
     ),
 ]
 Timeout = Annotated[
@@ -91,7 +94,6 @@ def batch(
             polish=polish, scale=scale,
         )
         workers = _jobs(jobs)
-        _check(settings, timeout)
         batch_seed = seed if seed is not None else secrets.randbelow(2**32)
         session = _Session(output, quiet, batch_seed)
         return session.run(paths, settings, workers, timeout, setup_timeout)
@@ -127,37 +129,50 @@ def _jobs(jobs: int) -> int:
     return jobs or os.cpu_count() or 1
 
 
-def _check(settings: dict[str, Any], timeout: float | None) -> None:
-    """Refuse invalid settings before any system is read."""
-    from gdsolve.api import Settings
+class _Interrupts:
+    """Ctrl-C and SIGTERM stop the batch, but never in the middle of a record.
 
-    Settings(**settings)
-    if timeout is not None and not timeout > 0:
-        raise OptionError(f"--timeout must be positive, got {timeout}")
+    While installed, either signal raises ``KeyboardInterrupt`` at once inside
+    an :meth:`allowed` block (the runner's waits for input and for workers);
+    anywhere else the stop is noted and raised at the next such block or at
+    :meth:`check`. Masking the signals would not do: they would go to one of
+    NumPy's threads, and Python would still raise in the main thread.
+    """
 
+    def __init__(self) -> None:
+        self.open = 0
+        self.pending = False
+        self.previous: dict[int, Any] = {}
 
-@contextmanager
-def _deferred_signals() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM back until the block is done, so output is whole."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    def __enter__(self) -> _Interrupts:
+        for number in _SIGNALS:
+            self.previous[number] = signal.signal(number, self._handle)
+        return self
 
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
 
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """Make SIGTERM stop the batch the way Ctrl-C does."""
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.open:
+            raise KeyboardInterrupt
+        self.pending = True
 
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+    @contextmanager
+    def allowed(self) -> Iterator[None]:
+        """Let a stop happen at once inside the block."""
+        self.check()
+        self.open += 1
+        try:
+            yield
+        finally:
+            self.open -= 1
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def check(self) -> None:
+        """Stop now if a stop was asked for."""
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
 
 
 @contextmanager
@@ -194,32 +209,38 @@ class _Session:
         from gdsolve import batch as b
 
         began = time.perf_counter()
-        runner = b.BatchRunner(settings, self.batch_seed, jobs, timeout, setup_timeout)
+        interrupts = _Interrupts()
+        runner = b.BatchRunner(
+            settings, self.batch_seed, jobs, timeout, setup_timeout, interrupts.allowed
+        )
+        live = not self.quiet and stderr().is_terminal
         try:
-            with _terminate_as_interrupt(), _Progress(self.quiet, paths) as progress:
+            total = _total(paths) if live else None
+            with interrupts, _Progress(live, total) as progress:
                 self.progress = progress
                 with runner:
                     systems = b.read_files(paths, sys.stdin.buffer)
                     for record in runner.run(systems):
                         self._take(record)
+                        interrupts.check()
+                self.writer.finish(interrupted=False)
         except KeyboardInterrupt:
             with _signals_dropped():
                 return self._interrupted(runner, began)
-        with _deferred_signals():
-            self.writer.finish(interrupted=False)
         if not self.quiet:
             stderr().print(self._summary(began), markup=False, highlight=False)
+        if not self.writer.counts["systems"]:
+            stderr().print("gdsolve: error: no systems in the batch", highlight=False)
         return b.batch_exit_code(self.writer.counts)
 
     def _take(self, record: dict[str, Any]) -> None:
-        """Write and count one record; an interrupt waits until it is done."""
-        with _deferred_signals():
-            self.writer.add(record)
-            self.written += 1
-            if self.progress is not None:
-                self.progress.advance(record)
-            if not self.quiet and self.output != o.Format.table:
-                _note_failure(record)
+        """Write and count one record."""
+        self.writer.add(record)
+        self.written += 1
+        if self.progress is not None:
+            self.progress.show(self.writer.counts)
+        if not self.quiet and self.output != o.Format.table:
+            _note_failure(record)
 
     def _interrupted(self, runner: Any, began: float) -> ExitCode:
         """Write what is finished, report, and return the interrupt exit code."""
@@ -228,8 +249,8 @@ class _Session:
                 self.writer.add(record)
             self.writer.finish(interrupted=True)
             sys.stdout.flush()
-        except BrokenPipeError:
-            pass
+        except BrokenPipeError:  # the reader is gone: drop what is left unsaid
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         summary = self._summary(began, interrupted=True)
         stderr().print(summary, markup=False, highlight=False)
         return ExitCode.INTERRUPTED
@@ -357,7 +378,9 @@ class _Csv(_Writer):
         from gdsolve import report
 
         unknowns = list(self.unknowns)
-        rows = [row for name, r in self.kept for row in report.csv_rows(name, r, unknowns)]
+        rows = []
+        for name, kept in self.kept:
+            rows += report.csv_rows(name, kept, unknowns)
         _put(report.to_csv(rows, report.CSV_HEAD + unknowns))
 
 
@@ -376,7 +399,8 @@ class _Tables(_Writer):
             heading = Text.assemble((str(record.get("name")), "bold"), f"  ({where})")
             self.console.print(heading)
             if record.get("status") in ("error", "timeout"):
-                self.console.print(Text(f"{record['status']}: {record['error']}", "red"))
+                failure = f"{record['status']}: {record['error']}"
+                self.console.print(Text(failure, "red"))
             else:
                 self.console.print(_solution_table(record))
         _put(captured.get())
@@ -409,15 +433,13 @@ def _solution_table(record: dict[str, Any]) -> Any:
 
 
 class _Progress:
-    """A progress bar over the systems on stderr, only on a terminal."""
+    """A progress bar over the systems on stderr; nothing unless ``live``."""
 
-    def __init__(self, quiet: bool, paths: list[str]) -> None:
-        self.console = stderr()
-        self.live = not quiet and self.console.is_terminal
-        self.paths = paths
+    def __init__(self, live: bool, total: int | None) -> None:
+        self.live = live
+        self.total = total
         self.bar: Any = None
         self.task: Any = None
-        self.counts = {"roots": 0, "none": 0, "errors": 0}
 
     def __enter__(self) -> _Progress | None:
         if not self.live:
@@ -440,21 +462,28 @@ class _Progress:
             TextColumn("[red]{task.fields[errors]} errors"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=self.console,
+            console=stderr(),
             transient=True,
             redirect_stdout=sys.stdout.isatty(),  # results stay on a piped stdout
             redirect_stderr=False,
         )
         self.bar.start()
-        self.task = self.bar.add_task("systems", total=_total(self.paths), **self.counts)
+        self.task = self.bar.add_task("systems", total=self.total, **self._fields({}))
         return self
 
-    def advance(self, record: dict[str, Any]) -> None:
-        """Count one finished system."""
-        status = record.get("status")
-        key = {"solved": "roots", "not-isolated": "roots", "no-root-found": "none"}
-        self.counts[key.get(status, "errors")] += 1
-        self.bar.update(self.task, advance=1, **self.counts)
+    def show(self, counts: dict[str, int]) -> None:
+        """Show the counts of the systems done so far."""
+        done = counts["systems"]
+        self.bar.update(self.task, completed=done, **self._fields(counts))
+
+    @staticmethod
+    def _fields(counts: dict[str, int]) -> dict[str, int]:
+        failed = counts.get("errors", 0) + counts.get("timeouts", 0)
+        return {
+            "roots": counts.get("with_roots", 0),
+            "none": counts.get("without_roots", 0),
+            "errors": failed,
+        }
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

@@ -91,7 +91,8 @@ def plot(
     """Draw the objective landscape and every start's path to a PNG or SVG file.
 
     Two unknowns: contours and paths. One: the objective curve. More:
-    the objective per iteration of each start.
+    the objective per iteration of each start. Exits 0 once the picture is
+    written, whether or not a root was found.
 
     Example: gdsolve plot "x^2 + y^2 = 4" "x*y = 1" -o landscape.png
     """
@@ -112,8 +113,8 @@ def plot(
         settings.update(noise=noise, polish=polish, scale=scale)
         chosen = Settings(**settings)
         with _status(quiet, "solving…"):
-            system = prepare(texts, o.split_names(vars), o.parameters(param),
-                             setup_timeout)
+            names, values = o.split_names(vars), o.parameters(param)
+            system = prepare(texts, names, values, setup_timeout)
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 result = solve_system(system, chosen, record_paths=True)
             written = plotting.plot_result(system, result, output)
@@ -121,7 +122,9 @@ def plot(
             stderr().print(
                 f"wrote {written}: {result.message}; method {result.method}, "
                 f"seed {result.seed}, {result.starts['used']} starts",
-                style="dim", highlight=False, markup=False,
+                style="dim",
+                highlight=False,
+                markup=False,
             )
         return ExitCode.OK
 
@@ -212,8 +215,10 @@ def _emit_comparison(table: Any, output: o.Format) -> None:
             record = {"seed": table.seed, **row.to_dict()}
             print(report.dumps(record), flush=True)
     elif output == o.Format.csv:
-        rows = [[_csv_cell(row.to_dict()[key]) for key in COMPARE_COLUMNS]
-                for row in table.rows]
+        rows = [
+            [_csv_cell(row.to_dict()[key]) for key in COMPARE_COLUMNS]
+            for row in table.rows
+        ]
         print(report.to_csv(rows, COMPARE_COLUMNS), end="", flush=True)
     else:
         stdout().print(_comparison_table(table))
@@ -221,6 +226,19 @@ def _emit_comparison(table: Any, output: o.Format) -> None:
 
 def _csv_cell(value: Any) -> Any:
     return "" if value is None else value
+
+
+#: Column heads of the comparison table.
+COLUMN_HEADS = (
+    "method",
+    "roots",
+    "at a\nroot",
+    "median\niter",
+    "diverged",
+    "stalled",
+    "budget",
+    "time",
+)
 
 
 def _comparison_table(table: Any) -> Any:
@@ -241,8 +259,7 @@ def _comparison_table(table: Any) -> Any:
         show_edge=False,
         pad_edge=False,
     )
-    for name in ("method", "roots", "at a\nroot", "median\niter", "diverged",
-                 "stalled", "budget", "time"):
+    for name in COLUMN_HEADS:
         justify = "left" if name == "method" else "right"
         view.add_column(name, justify=justify, no_wrap=True)
     for row in table.rows:
