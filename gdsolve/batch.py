@@ -118,6 +118,7 @@ import os
 import re
 import resource
 import signal
+import sys
 import time
 from collections import deque
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -1006,9 +1007,7 @@ def _serve(tasks: Connection, results: Connection, runner: BatchRunner) -> None:
         os.setpgid(0, 0)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        quiet = os.open(os.devnull, os.O_RDWR)
-        os.dup2(quiet, 0)
-        os.dup2(quiet, 1)  # stdout carries records only, written by the parent
+        _own_stdio()
         while True:
             try:
                 system = tasks.recv()
@@ -1025,3 +1024,17 @@ def _serve(tasks: Connection, results: Connection, runner: BatchRunner) -> None:
             results.send(("record", record))
     finally:
         os._exit(code)
+
+
+def _own_stdio() -> None:
+    """Give a worker stdio of its own.
+
+    Stdin and stdout go to the null device: stdout carries records only, and
+    the parent writes them. Stderr gets a fresh file object, since a thread of
+    the parent (the progress bar) may have held the old one's lock at the fork.
+    """
+    quiet = os.open(os.devnull, os.O_RDWR)
+    os.dup2(quiet, 0)
+    os.dup2(quiet, 1)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115

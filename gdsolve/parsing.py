@@ -460,12 +460,12 @@ class _Source:
         kind = PositionedLimitError if limit else ParseError
         return kind(message, text=self.text, position=pos, equation=self.number)
 
-    def too_deep(self) -> LimitError:
-        """Return the error for nesting deeper than the limit."""
-        return LimitError(
-            f"equation {self.number} is nested too deeply "
-            f"(more than {LIMITS.depth} levels)"
-        )
+    def too_deep(self, pos: int | None = None) -> LimitError:
+        """Return the error for nesting deeper than the limit, at ``pos`` if known."""
+        message = f"nested too deeply (more than {LIMITS.depth} levels)"
+        if pos is None:
+            return LimitError(f"equation {self.number} is {message}")
+        return self.error(message, pos, limit=True)
 
 
 _OPERATORS = {
@@ -624,7 +624,7 @@ def _tokenize_checked(text: str, number: int) -> list[_Token]:
         if token.kind == "op" and token.value in ("(", ")"):
             depth += 1 if token.value == "(" else -1
             if depth > LIMITS.depth:
-                raise source.too_deep()
+                raise source.too_deep(token.pos)
     return tokens
 
 
@@ -882,7 +882,7 @@ class _Parser:
         self.depth += 1
         self.deepest = max(self.deepest, self.depth)
         if self.depth > LIMITS.depth:
-            raise self.source.too_deep()
+            raise self.source.too_deep(self.peek.pos)
 
     # Grammar.
 

@@ -1,6 +1,6 @@
 """Hostile and malformed equations at the level of the parser.
 
-The shared cases in ``/work/shared/cases/hostile_inputs.json`` are read here and
+The shared cases in ``shared/cases/hostile_inputs.json`` (beside the checkout) are read here and
 checked for what the parser alone decides: code is never run, oversized input
 is refused quickly, and the syntax cases read to the right residual. The whole
 command line is tested elsewhere.
@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from gdsolve.errors import InputError, LimitError, ParseError
 from gdsolve.parsing import ParsedSystem, parse_system
 
-CASES_FILE = Path("/work/shared/cases/hostile_inputs.json")
+CASES_FILE = Path(__file__).resolve().parents[2] / "shared/cases/hostile_inputs.json"
 MARKERS = "/tmp/gdsolve_pwned_*"
 
 

@@ -1,0 +1,93 @@
+"""Compiled residuals and Jacobians: values, both symbolic backends, limits."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from gdsolve.api import prepare
+from gdsolve.errors import SetupError
+from gdsolve.parsing import parse_system
+from gdsolve.system import build_system, equation_weights, numpy_code
+
+SYSTEMS = [
+    ["x^2 + y^2 = 4", "x*y = 1"],
+    ["sin(x) + cos(x*y) = exp(-y)", "atan(x) - y*log(1 + x^2) = tanh(y)"],
+    ["sqrt(x^2 + 1) + asinh(y) = 2", "atan2(y, x) = 0.5", "x^3 - y^(-2) = 1"],
+    ["abs(x - 1) + cbrt(y) = 3", "x*y = 2"],
+]
+
+
+def numeric_jacobian(system, x, h=1e-6):
+    cols = []
+    for j in range(x.shape[1]):
+        step = np.zeros_like(x)
+        step[:, j] = h
+        cols.append((system.residuals(x + step) - system.residuals(x - step)) / (2 * h))
+    return np.stack(cols, axis=2)
+
+
+@pytest.mark.parametrize("equations", SYSTEMS)
+def test_jacobian_matches_finite_differences(equations):
+    system = prepare(equations)
+    x = np.random.default_rng(0).uniform(0.3, 2.0, (7, system.n_unknowns))
+    f, jac = system.evaluate(x)
+    assert f == pytest.approx(system.residuals(x))
+    assert system.dense(jac) == pytest.approx(numeric_jacobian(system, x), rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("equations", SYSTEMS[:3])
+def test_symengine_and_sympy_compile_the_same_functions(equations):
+    parsed = parse_system(equations)
+    fast = build_system(parsed, timeout=None, backend="symengine")
+    reference = build_system(parsed, timeout=None, backend="sympy")
+    x = np.random.default_rng(1).uniform(0.3, 2.0, (5, len(parsed.names)))
+    f1, j1 = fast.evaluate(x)
+    f2, j2 = reference.evaluate(x)
+    assert f1 == pytest.approx(f2, rel=1e-13)
+    assert fast.dense(j1) == pytest.approx(reference.dense(j2), rel=1e-12)
+
+
+def test_constant_entries_broadcast_over_starts():
+    system = prepare(["2*x + 3*y = 1", "x - y = 4"])
+    f, jac = system.evaluate(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, -1.0]]))
+    assert f.tolist() == [[-1.0, -4.0], [4.0, -4.0], [0.0, -1.0]]
+    assert system.dense(jac)[2].tolist() == [[2.0, 3.0], [1.0, -1.0]]
+
+
+def test_gradient_is_twice_jacobian_transpose_times_residuals():
+    system = prepare(["x^2 + y^2 = 4", "x*y = 1"])
+    x = np.array([[1.0, 3.0]])
+    f, jac = system.evaluate(x)
+    assert (2 * system.jt_times(jac, f)).tolist() == [[2 * (6 * 2 + 2 * 3), 2 * (6 * 6 + 2 * 1)]]
+
+
+def test_jacobian_is_stored_sparse():
+    names = [f"x{i}" for i in range(1, 51)]
+    equations = [f"{a}^2 + {b} = 1" for a, b in zip(names, names[1:] + names[:1])]
+    system = prepare(equations)
+    assert system.nnz == 100
+    assert system.n_unknowns == 50
+
+
+def test_equations_of_very_different_scales_get_balancing_weights():
+    system = prepare(["1e8*(x - 1) = 0", "1e-6*(y - 2) = 0"])
+    weights = equation_weights(system, np.zeros((3, 2)))
+    assert weights.tolist() == pytest.approx([1e-8, 1e6])
+
+
+def test_unknown_node_types_never_reach_the_compiled_code():
+    import sympy
+
+    with pytest.raises(SetupError, match="cannot evaluate"):
+        numpy_code(sympy.gamma(sympy.Symbol("v0")))
+
+
+def test_slow_symbolic_work_is_stopped_by_the_time_limit():
+    parsed = parse_system(["abs(cos(x^z)^1000) = 0"])
+    began = time.perf_counter()
+    with pytest.raises(SetupError, match="longer than 0.5 s"):
+        build_system(parsed, timeout=0.5)
+    assert time.perf_counter() - began < 3.0
