@@ -8,7 +8,7 @@
 The system is prepared once and solved once per method with the same settings
 and seed, hence the same random starting points. Each method's row holds the
 very numbers ``solve(..., method=m, seed=s)`` reports, plus a few per-start
-figures read from the recorded paths:
+figures the descent recorded:
 
 - ``roots``: distinct roots found;
 - ``at_root``: starts whose polished end point is a root; ``fraction`` is
@@ -32,6 +32,7 @@ import numpy as np
 from gdsolve.api import Settings, prepare, solve_system
 from gdsolve.methods import METHODS
 from gdsolve.result import SolveResult
+from gdsolve.search import CONVERGED
 from gdsolve.system import SETUP_SECONDS, System
 
 #: Called with a method's name just before it runs.
@@ -260,7 +261,7 @@ class StartOutcomes:
     """Per-start facts read from a solve's recorded paths and end points.
 
     Attributes:
-        iterations: Iterations after which each start stopped moving for good.
+        iterations: Iterations each start took before it stopped.
         converged: Whether each start converged during the descent.
         objective: ``Σ Fᵢ²`` at each start's descent end (``nan`` if undefined).
     """
@@ -273,40 +274,15 @@ class StartOutcomes:
 def start_outcomes(system: System, result: SolveResult) -> StartOutcomes:
     """Read per-start iterations and convergence from a solve with paths.
 
-    The solve counts its converged starts but does not say which they are.
-    Converging means every residual fell within the tolerance, so they are
-    taken to be that many of the ended starts with the lowest objective at
-    their descent ends.
-
     Args:
         system: The system that was solved.
         result: A result of a solve run with ``record_paths=True``.
     """
-    objective = objective_along(system, result.extra["ends"])
-    candidates = np.asarray(result.extra["ended"], dtype=bool) & ~np.isnan(objective)
-    ranked = np.argsort(np.where(candidates, objective, np.inf), kind="stable")
-    count = min(int(result.starts["converged"]), int(candidates.sum()))
-    converged = np.zeros(len(objective), dtype=bool)
-    converged[ranked[:count]] = True
-    return StartOutcomes(stop_iterations(result.extra["paths"]), converged, objective)
-
-
-def stop_iterations(paths: np.ndarray) -> np.ndarray:
-    """Return, per start, the last iteration that moved it.
-
-    Args:
-        paths: Points after each iteration, shape ``(iterations + 1, starts,
-            unknowns)``; a start that stopped keeps its last point.
-
-    Returns:
-        For each start, the number of iterations until its last move (0 for a
-        start that never moved).
-    """
-    if len(paths) < 2:
-        return np.zeros(paths.shape[1], dtype=int)
-    moved = (paths[1:] != paths[:-1]).any(axis=2)
-    last = len(moved) - np.argmax(moved[::-1], axis=0)
-    return np.where(moved.any(axis=0), last, 0)
+    return StartOutcomes(
+        iterations=np.asarray(result.extra["start_iterations"]),
+        converged=np.asarray(result.extra["reasons"]) == CONVERGED,
+        objective=objective_along(system, result.extra["ends"]),
+    )
 
 
 def best_start(outcome: StartOutcomes) -> int:
@@ -339,5 +315,4 @@ __all__ = [
     "compare",
     "compare_equations",
     "start_outcomes",
-    "stop_iterations",
 ]

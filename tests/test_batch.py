@@ -291,11 +291,31 @@ def test_table_shows_each_system_and_its_error(cli, tmp_path):
     assert "gdsolve: 2 systems in" in result.stderr and "batch seed 1" in result.stderr
 
 
-def test_the_demo_batch_solves_every_system(cli):
+DEMO_ROOTS = {
+    "circle-hyperbola": [(1.9318516525781366, 0.5176380902050415),
+                         (0.5176380902050415, 1.9318516525781366),
+                         (-1.9318516525781366, -0.5176380902050415),
+                         (-0.5176380902050415, -1.9318516525781366)],
+    "crossing-lines": [(2.0, 1.0)],
+    "sphere-and-planes": [(0.0, 0.0, 3.0), (2.0, 2.0, -1.0)],
+    "circle-and-line": [(3 / 5**0.5, 6 / 5**0.5), (-3 / 5**0.5, -6 / 5**0.5)],
+    "cosine-fixed-point": [(0.7390851332151607,)],
+    "cubic-positive-root": [(2.0945514815423265,)],
+    "doubling-time": [(np.log(2) / 0.3,)],
+    "sine-and-parabola": [(-1.9793201465562114, 1.9177082425633023),
+                          (1.418310091622525, 0.011603515998295405)],
+}
+
+
+def test_the_demo_batch_gives_the_known_roots_of_every_system(cli):
     result = cli("batch", str(EXAMPLE), "-f", "json", "--seed", "1")
     assert result.exit_code == 0
     document = json.loads(result.stdout)
-    assert document["counts"]["with_roots"] == document["counts"]["systems"] == 8
+    assert [r["name"] for r in document["systems"]] == list(DEMO_ROOTS)
+    for record in document["systems"]:
+        roots = [list(s["values"].values()) for s in record["solutions"]
+                 if s["kind"] == "root"]
+        assert same_points(roots, DEMO_ROOTS[record["name"]], 1e-9), record["name"]
 
 
 # ---------------------------------------------------------------------------

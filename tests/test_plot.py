@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from gdsolve.api import Settings, prepare, solve, solve_system
-from gdsolve.compare import stop_iterations
 from gdsolve.plotting import INSTALL_HINT, PlotError, picture_format, plot_result
 
 CIRCLE = ["x^2 + y^2 = 4", "x*y = 1"]
@@ -61,23 +60,10 @@ def test_paths_are_kept_only_when_asked_for(circle) -> None:
     assert "ends" not in result.extra
 
 
-def test_stop_iterations_reads_the_last_move_of_each_start() -> None:
-    # start 0 moves at iterations 1 and 2; start 1 never moves; start 2 at 1 only
-    paths = np.array(
-        [
-            [[0.0], [5.0], [1.0]],
-            [[1.0], [5.0], [2.0]],
-            [[2.0], [5.0], [2.0]],
-            [[2.0], [5.0], [2.0]],
-        ]
-    )
-    assert stop_iterations(paths).tolist() == [2, 0, 1]
-
-
 def test_a_stopped_start_keeps_its_last_point(circle) -> None:
     result = solve_system(circle, Settings(starts=8, seed=2), record_paths=True)
     paths = result.extra["paths"]
-    for start, stop in enumerate(stop_iterations(paths)):
+    for start, stop in enumerate(result.extra["start_iterations"]):
         assert (paths[stop:, start] == paths[-1, start]).all()
 
 
