@@ -18,7 +18,7 @@ import math
 import secrets
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -103,7 +103,9 @@ class Settings:
     box: Interval = (-10.0, 10.0)
     boxes: Mapping[str, Interval] = field(default_factory=dict)
     start_points: Sequence[Mapping[str, float]] = ()
-    bounds: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    bounds: Mapping[str, tuple[float | None, float | None]] = field(
+        default_factory=dict
+    )
     max_iter: int = 500
     tol: float = 1e-10
     noise: float = 0.01
@@ -117,7 +119,9 @@ class Settings:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             choices = ", ".join(METHODS)
-            raise OptionError(f"unknown method {self.method!r}; choose one of {choices}")
+            raise OptionError(
+                f"unknown method {self.method!r}; choose one of {choices}"
+            )
         if self.starts < 0 or (self.starts == 0 and not self.start_points):
             raise OptionError(f"starts must be at least 1, got {self.starts}")
         if self.max_iter < 0:
@@ -154,7 +158,9 @@ class Settings:
 def _check_interval(name: str, interval: Interval) -> None:
     low, high = interval
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise OptionError(f"box for {name} must be LO:HI with LO < HI, got {low}:{high}")
+        raise OptionError(
+            f"box for {name} must be LO:HI with LO < HI, got {low}:{high}"
+        )
 
 
 def prepare(
@@ -354,7 +360,9 @@ def _bounds(system: System, settings: Settings) -> tuple[np.ndarray, np.ndarray]
     return lower, upper
 
 
-def _box(system: System, settings: Settings, lower, upper) -> tuple[np.ndarray, np.ndarray]:
+def _box(
+    system: System, settings: Settings, lower, upper
+) -> tuple[np.ndarray, np.ndarray]:
     """Return the interval starts are drawn from, kept inside the bounds."""
     low = np.full(system.n_unknowns, float(settings.box[0]))
     high = np.full(system.n_unknowns, float(settings.box[1]))
@@ -380,7 +388,9 @@ def _index(system: System, name: str, option: str) -> int:
 REDRAWS = 30
 
 
-def _draw(system: System, count: int, low, high, rng: np.random.Generator) -> np.ndarray:
+def _draw(
+    system: System, count: int, low, high, rng: np.random.Generator
+) -> np.ndarray:
     """Draw random points in the box, redrawing those where the system is undefined."""
     n = system.n_unknowns
     points = low + (high - low) * rng.random((count, n))
@@ -578,7 +588,9 @@ def _settings_record(settings: Settings, own: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _message(result: SolveResult, floors: list[Solution], starts: dict[str, int]) -> str:
+def _message(
+    result: SolveResult, floors: list[Solution], starts: dict[str, int]
+) -> str:
     """One sentence for people saying what was found."""
     if result.status == "solved":
         count = len(result.roots)
@@ -604,9 +616,7 @@ def _message(result: SolveResult, floors: list[Solution], starts: dict[str, int]
     )
 
 
-def _warnings(
-    own: dict[str, Any], starts: dict[str, int], roots: bool
-) -> list[str]:
+def _warnings(own: dict[str, Any], starts: dict[str, int], roots: bool) -> list[str]:
     notes = []
     used = max(starts["used"], 1)
     if starts["diverged"] and not own.get("line_search"):

@@ -164,7 +164,8 @@ METHODS: dict[str, MethodInfo] = {
     for info in (
         MethodInfo(
             "gd",
-            "gradient descent; Barzilai-Borwein steps with backtracking unless --lr is given",
+            "gradient descent; Barzilai-Borwein steps with backtracking, "
+            "unless --lr is given",
             {"lr": None, "line_search": True},
         ),
         MethodInfo(
@@ -200,7 +201,9 @@ def make_method(name: str, settings: dict[str, Any]) -> Method:
     if name == "nesterov":
         return nesterov(settings["lr"], settings["momentum"])
     if name == "adam":
-        return adam(settings["lr"], settings["beta1"], settings["beta2"], settings["eps"])
+        return adam(
+            settings["lr"], settings["beta1"], settings["beta2"], settings["eps"]
+        )
     if name == "sgd":
         return gradient_descent(settings["lr"])._replace(name="sgd")
     raise OptionError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")

@@ -131,7 +131,9 @@ def _polish_batch(system, x, lower, upper, steps) -> Polished:
         x[acc], f[acc], obj[acc] = trial[better], ft[better], ot[better]
         j[acc] = system.dense(jt[better])
         shrink = np.maximum(1 / 3, 1 - (2 * np.clip(ratio, 0, 1) - 1) ** 3)
-        damping[rows] = np.where(better, damping[rows] * shrink, damping[rows] * growth[rows])
+        damping[rows] = np.where(
+            better, damping[rows] * shrink, damping[rows] * growth[rows]
+        )
         growth[rows] = np.where(better, 2.0, growth[rows] * 2)
 
         size = 1 + np.abs(x[rows]).max(axis=1)
@@ -163,7 +165,9 @@ def group(
     best objective first. The loop runs over groups, each step vectorised over
     points.
     """
-    error = np.minimum(np.nan_to_num(error, nan=0.0, posinf=0.0), 1e-3 * (1 + np.abs(x)))
+    error = np.minimum(
+        np.nan_to_num(error, nan=0.0, posinf=0.0), 1e-3 * (1 + np.abs(x))
+    )
     left = np.ones(len(x), dtype=bool)
     groups = []
     while left.any():
@@ -291,6 +295,8 @@ def _find_dimensions(system, x, vt, s, verdicts, lower, upper) -> None:
     back = polish(system, np.array(tests), lower, upper)
     for (i, h), point, f in zip(owners, back.x, back.f):
         moved = np.abs(point - x[i]).max()
-        stays_root = np.isfinite(f).all() and np.abs(f).max() <= 1e3 * max(verdicts[i].residual, 1e-12)
+        stays_root = np.isfinite(f).all() and np.abs(f).max() <= 1e3 * max(
+            verdicts[i].residual, 1e-12
+        )
         if stays_root and moved >= 0.3 * h:
             verdicts[i].dimension += 1

@@ -42,7 +42,11 @@ def solution_table(result: SolveResult) -> Table:
         style = KIND_STYLE.get(s.kind, "")
         cells = [number(v) for v in s.values.values()]
         table.add_row(
-            str(i), f"[{style}]{s.kind}[/]", *cells, number(s.residual, 3), str(s.starts)
+            str(i),
+            f"[{style}]{s.kind}[/]",
+            *cells,
+            number(s.residual, 3),
+            str(s.starts),
         )
     return table
 
@@ -53,7 +57,9 @@ def summary_line(result: SolveResult) -> str:
     parts = [f"{st['used']} starts", f"{st['converged']} converged"]
     for key in ("stationary", "budget", "diverged", "undefined", "saddle", "moving"):
         if st.get(key):
-            label = {"budget": "out of iterations", "undefined": "undefined"}.get(key, key)
+            label = {"budget": "out of iterations", "undefined": "undefined"}.get(
+                key, key
+            )
             parts.append(f"{st[key]} {label}")
     return (
         f"method {result.method}, seed {result.seed}, {result.iterations} iterations, "
@@ -150,8 +156,12 @@ def sparkline(values: list[float], width: int = 60) -> str:
     return "".join(out)
 
 
-def trace_table(index: int, rows: list[tuple[int, float, float, float]], head: int = 25,
-                tail: int = 5) -> Table:
+def trace_table(
+    index: int,
+    rows: list[tuple[int, float, float, float]],
+    head: int = 25,
+    tail: int = 5,
+) -> Table:
     """Return one start's iterations as a table, eliding the middle of long runs."""
     table = Table(title=f"start {index + 1}", title_justify="left")
     for name in ("iteration", "objective", "|gradient|", "step"):

@@ -297,7 +297,9 @@ class _Walker:
         stationary = stuck & ~kicked
 
         done = converged | diverged | stationary
-        reason = np.where(converged, CONVERGED, np.where(diverged, DIVERGED, STATIONARY))
+        reason = np.where(
+            converged, CONVERGED, np.where(diverged, DIVERGED, STATIONARY)
+        )
         ids = self.idx[done]
         w = self.walk
         w.x[self.idx], w.objective[self.idx] = self.x, self.obj
@@ -310,7 +312,11 @@ class _Walker:
             self.f[keep],
             self.jac[keep],
         )
-        self.obj, self.first, self.step = self.obj[keep], self.first[keep], self.step[keep]
+        self.obj, self.first, self.step = (
+            self.obj[keep],
+            self.first[keep],
+            self.step[keep],
+        )
         self.growth, self.window = self.growth[keep], self.window[keep]
         self.last_x, self.last_gradient = self.last_x[keep], self.last_gradient[keep]
         self.recent = self.recent[keep]
@@ -340,7 +346,9 @@ class _Walker:
         self.walk.kicks[self.idx[rows]] += 1
         self.state = _reset(self.state, rows)
 
-    def _record_trace(self, iteration: int, gradient: np.ndarray, taken: np.ndarray) -> None:
+    def _record_trace(
+        self, iteration: int, gradient: np.ndarray, taken: np.ndarray
+    ) -> None:
         for k, rows in enumerate(self.walk.trace):
             hit = np.flatnonzero(self.idx == k)
             if hit.size:
@@ -382,7 +390,9 @@ def descend(
         finite = walk.objective[np.isfinite(walk.objective)]
         walk.best.append(float(finite.min()) if finite.size else float("inf"))
         if progress is not None and iteration % 10 == 0:
-            progress(iteration + 1, walk.best[-1], walker.idx.size, walk.count(CONVERGED))
+            progress(
+                iteration + 1, walk.best[-1], walker.idx.size, walk.count(CONVERGED)
+            )
     if walker.idx.size:
         walk.x[walker.idx], walk.objective[walker.idx] = walker.x, walker.obj
     if walker.paths is not None:

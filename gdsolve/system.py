@@ -202,7 +202,10 @@ def generate_source(
         targets += [j_targets[k] for k in derivative_ids]
         full_lines += _print_block(library, exprs, targets)
     source = (
-        "def residuals(x, f):\n" + unpack + "".join(residual_lines) + "    return None\n"
+        "def residuals(x, f):\n"
+        + unpack
+        + "".join(residual_lines)
+        + "    return None\n"
         "\n"
         "def residuals_and_jacobian(x, f, jac):\n"
         + unpack
@@ -285,10 +288,23 @@ def _print_block(library: _Library, exprs: list, targets: list[str]) -> list[str
 
 #: SymPy functions and the NumPy function that evaluates each.
 _NUMPY_FUNCTIONS = {
-    "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin", "acos": "arccos",
-    "atan": "arctan", "atan2": "arctan2", "sinh": "sinh", "cosh": "cosh",
-    "tanh": "tanh", "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh",
-    "exp": "exp", "log": "log", "Abs": "abs", "sign": "sign",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "asin": "arcsin",
+    "acos": "arccos",
+    "atan": "arctan",
+    "atan2": "arctan2",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "tanh": "tanh",
+    "asinh": "arcsinh",
+    "acosh": "arccosh",
+    "atanh": "arctanh",
+    "exp": "exp",
+    "log": "log",
+    "Abs": "abs",
+    "sign": "sign",
     "RealCubeRoot": "cbrt",
 }
 

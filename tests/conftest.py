@@ -30,7 +30,9 @@ def same_points(
         return False
     left = [np.asarray(p, dtype=float) for p in got]
     for point in want:
-        hits = [i for i, g in enumerate(left) if np.allclose(g, point, atol=tol, rtol=tol)]
+        hits = [
+            i for i, g in enumerate(left) if np.allclose(g, point, atol=tol, rtol=tol)
+        ]
         if not hits:
             return False
         left.pop(hits[0])

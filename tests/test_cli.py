@@ -53,21 +53,45 @@ def test_csv_output_has_a_header_and_a_row_per_solution(cli):
 
 @pytest.mark.parametrize("method", ["gd", "momentum", "nesterov", "adam", "sgd"])
 def test_every_method_from_the_command_line(cli, method):
-    result = cli("solve", "x^2+y^2=4", "x*y=1", "-m", method, "--seed", "2", "-f", "json")
+    result = cli(
+        "solve", "x^2+y^2=4", "x*y=1", "-m", method, "--seed", "2", "-f", "json"
+    )
     assert result.exit_code == 0
     assert len(json.loads(result.stdout)["solutions"]) == 4
 
 
 def test_method_options_reach_the_settings(cli):
-    result = cli("solve", "x^2 = 2", "-m", "adam", "--lr", "0.2", "--beta1", "0.8",
-                 "--beta2", "0.99", "--eps", "1e-6", "--seed", "1", "-f", "json")
+    result = cli(
+        "solve",
+        "x^2 = 2",
+        "-m",
+        "adam",
+        "--lr",
+        "0.2",
+        "--beta1",
+        "0.8",
+        "--beta2",
+        "0.99",
+        "--eps",
+        "1e-6",
+        "--seed",
+        "1",
+        "-f",
+        "json",
+    )
     settings = json.loads(result.stdout)["settings"]
     assert (settings["lr"], settings["beta1"], settings["beta2"], settings["eps"]) == (
-        0.2, 0.8, 0.99, 1e-6)
+        0.2,
+        0.8,
+        0.99,
+        1e-6,
+    )
 
 
 def test_vars_sets_the_order_of_unknowns(cli):
-    result = cli("solve", "x + y = 3", "x - y = 1", "--vars", "y,x", "-f", "json", "--seed", "1")
+    result = cli(
+        "solve", "x + y = 3", "x - y = 1", "--vars", "y,x", "-f", "json", "--seed", "1"
+    )
     record = json.loads(result.stdout)
     assert record["variables"] == ["y", "x"]
     assert list(record["solutions"][0]["values"]) == ["y", "x"]
@@ -80,8 +104,20 @@ def test_unknowns_are_ordered_with_numbers_compared_as_numbers(cli):
 
 
 def test_box_start_and_bounds_options(cli):
-    result = cli("solve", "x^2 = 4", "--bounds", "x=0:", "--box", "x=-1:5",
-                 "--start", "x=3", "-f", "json", "--seed", "1")
+    result = cli(
+        "solve",
+        "x^2 = 4",
+        "--bounds",
+        "x=0:",
+        "--box",
+        "x=-1:5",
+        "--start",
+        "x=3",
+        "-f",
+        "json",
+        "--seed",
+        "1",
+    )
     record = json.loads(result.stdout)
     assert [s["values"]["x"] for s in record["solutions"]] == [2.0]
     assert record["settings"]["start_points"] == [{"x": 3.0}]
@@ -89,7 +125,10 @@ def test_box_start_and_bounds_options(cli):
 
 def test_param_substitutes_a_value(cli):
     result = cli("solve", "x^2 = a", "--param", "a=9", "-f", "json", "--seed", "1")
-    assert [s["values"]["x"] for s in json.loads(result.stdout)["solutions"]] == [-3.0, 3.0]
+    assert [s["values"]["x"] for s in json.loads(result.stdout)["solutions"]] == [
+        -3.0,
+        3.0,
+    ]
 
 
 def test_an_equation_starting_with_minus_is_not_an_option(cli):
@@ -100,9 +139,30 @@ def test_an_equation_starting_with_minus_is_not_an_option(cli):
 
 
 def test_protect_equations_leaves_options_alone():
-    args = ["solve", "-x+1=0", "-m", "gd", "--lr", "-0.5", "--box", "-5:5", "-q", "−x = 2"]
+    args = [
+        "solve",
+        "-x+1=0",
+        "-m",
+        "gd",
+        "--lr",
+        "-0.5",
+        "--box",
+        "-5:5",
+        "-q",
+        "−x = 2",
+    ]
     assert protect_equations(args) == [
-        "solve", " -x+1=0", "-m", "gd", "--lr", "-0.5", "--box", "-5:5", "-q", "−x = 2"]
+        "solve",
+        " -x+1=0",
+        "-m",
+        "gd",
+        "--lr",
+        "-0.5",
+        "--box",
+        "-5:5",
+        "-q",
+        "−x = 2",
+    ]
 
 
 def test_bad_equation_gets_a_marker_and_exit_two(cli):
@@ -130,7 +190,10 @@ def test_bad_equation_under_json_is_a_json_error_object(cli):
         (["x = 1", "--box", "3:1"], "LO < HI"),
         (["x = 1", "--start", "x"], "--start: expected NAME=VALUE"),
         (["x = 1", "--start", "y=2"], "--start names 'y', which is not an unknown"),
-        (["x = 1", "--lr", "-1", "-m", "momentum"], "learning rate must be positive, got -1.0"),
+        (
+            ["x = 1", "--lr", "-1", "-m", "momentum"],
+            "learning rate must be positive, got -1.0",
+        ),
         (["x = 1", "--starts", "0"], "starts must be at least 1, got 0"),
         (["x = 1", "--param", "a=b"], "--param: 'b' is not a number"),
         (["x = 1", "--vars", "x,z"], "z"),
@@ -189,19 +252,29 @@ def test_quiet_prints_nothing_on_stderr(cli):
 
 
 def test_console_script_runs_as_a_process():
-    done = subprocess.run(RUN + ["solve", "-x + 2 = 0", "-f", "json", "--seed", "3"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        RUN + ["solve", "-x + 2 = 0", "-f", "json", "--seed", "3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["solutions"][0]["values"]["x"] == pytest.approx(2.0)
 
 
 def test_help_and_methods_do_not_import_sympy_or_numpy():
-    code = ("import sys\nfrom gdsolve.cli import main\nsys.argv = ['gdsolve', '{}']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print('LOADED', 'sympy' in sys.modules, 'numpy' in sys.modules)")
+    code = (
+        "import sys\nfrom gdsolve.cli import main\nsys.argv = ['gdsolve', '{}']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('LOADED', 'sympy' in sys.modules, 'numpy' in sys.modules)"
+    )
     for command in ("--help", "methods"):
-        done = subprocess.run([sys.executable, "-c", code.format(command)],
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-c", code.format(command)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert "LOADED False False" in done.stdout
 
 
@@ -214,6 +287,9 @@ def test_broken_pipe_ends_quietly():
     shell = subprocess.run(
         " ".join(RUN[:2]) + ' "from gdsolve.cli import main; main()" solve "x^2=4" '
         "-f csv --seed 1 | head -c 1",
-        shell=True, capture_output=True, text=True, timeout=60,
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert "Traceback" not in shell.stderr

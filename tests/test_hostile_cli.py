@@ -21,8 +21,7 @@ MARKER = "/tmp/gdsolve_hostile_marker_*"
 #: input -> words the error must contain
 REJECTED = {
     "__import__('os').system('touch /tmp/gdsolve_hostile_marker_1') = 0": "unexpected character",
-    "(lambda: __import__('os').system('touch /tmp/gdsolve_hostile_marker_2'))() = 0":
-        "unexpected character",
+    "(lambda: __import__('os').system('touch /tmp/gdsolve_hostile_marker_2'))() = 0": "unexpected character",
     "loadtxt(x) + fromfile(y) = 1": "unknown function 'loadtxt'",
     "10**10**10 = x": "too large",
     "factorial(10**9) + binomial(10**9, 5*10**8) = y": "unknown function 'factorial'",
@@ -71,7 +70,9 @@ def test_rejected_input_under_json_is_an_error_object(cli, text):
 
 def test_hostile_input_in_a_real_process_runs_no_code():
     text = "__import__('os').system('touch /tmp/gdsolve_hostile_marker_3') = 0"
-    done = subprocess.run(RUN + ["solve", text], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        RUN + ["solve", text], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert glob.glob(MARKER) == []
@@ -118,8 +119,16 @@ def test_superscripts_and_semicolons_match_the_plain_form(cli):
 
 
 def test_names_are_never_split(cli):
-    result = cli("solve", "xy + sinx + alpha1 = 3", "xy = 1", "sinx = 1", "-f", "json",
-                 "--seed", "1")
+    result = cli(
+        "solve",
+        "xy + sinx + alpha1 = 3",
+        "xy = 1",
+        "sinx = 1",
+        "-f",
+        "json",
+        "--seed",
+        "1",
+    )
     assert json.loads(result.stdout)["variables"] == ["alpha1", "sinx", "xy"]
 
 
@@ -128,7 +137,9 @@ def test_a_flat_sum_of_three_thousand_terms(cli):
     result = cli("solve", "+".join(["x"] * 3000) + " = 1", "-f", "json", "--seed", "1")
     assert time.perf_counter() - began < 5.0
     assert result.exit_code == 0
-    assert json.loads(result.stdout)["solutions"][0]["values"]["x"] == pytest.approx(1 / 3000)
+    assert json.loads(result.stdout)["solutions"][0]["values"]["x"] == pytest.approx(
+        1 / 3000
+    )
 
 
 def test_cube_root_of_a_negative_is_undefined_for_a_fractional_power(cli):
@@ -140,7 +151,9 @@ def test_cube_root_of_a_negative_is_undefined_for_a_fractional_power(cli):
 def test_cbrt_is_the_real_cube_root(cli):
     result = cli("solve", "cbrt(x) = -2", "-f", "json", "--seed", "1")
     assert result.exit_code == 0
-    assert json.loads(result.stdout)["solutions"][0]["values"]["x"] == pytest.approx(-8.0)
+    assert json.loads(result.stdout)["solutions"][0]["values"]["x"] == pytest.approx(
+        -8.0
+    )
 
 
 def test_no_real_root_from_a_given_start(cli):
@@ -151,8 +164,18 @@ def test_no_real_root_from_a_given_start(cli):
 
 
 def test_log_started_far_away_still_finds_e_squared(cli):
-    result = cli("solve", "log(x) = 2", "--start", "x=50", "--starts", "1", "-f", "json",
-                 "--seed", "1")
+    result = cli(
+        "solve",
+        "log(x) = 2",
+        "--start",
+        "x=50",
+        "--starts",
+        "1",
+        "-f",
+        "json",
+        "--seed",
+        "1",
+    )
     assert result.exit_code == 0
     values = [s["values"]["x"] for s in json.loads(result.stdout)["solutions"]]
     assert values == [pytest.approx(7.38905609893065)]

@@ -8,7 +8,14 @@ import pytest
 from gdsolve import solve
 from gdsolve.api import Settings, prepare
 from gdsolve.errors import OptionError
-from gdsolve.methods import METHODS, adam, gradient_descent, heavy_ball, make_method, nesterov
+from gdsolve.methods import (
+    METHODS,
+    adam,
+    gradient_descent,
+    heavy_ball,
+    make_method,
+    nesterov,
+)
 from gdsolve.search import CONVERGED, Descent, descend
 
 from conftest import same_points
@@ -73,7 +80,10 @@ def test_heavy_ball_keeps_a_fraction_of_the_last_step():
     "build, message",
     [
         (lambda: gradient_descent(lr=-0.1), "learning rate must be positive, got -0.1"),
-        (lambda: heavy_ball(lr=0.1, momentum=1.5), "momentum must be in [0, 1), got 1.5"),
+        (
+            lambda: heavy_ball(lr=0.1, momentum=1.5),
+            "momentum must be in [0, 1), got 1.5",
+        ),
         (lambda: adam(0.1, 0.9, 0.999, eps=0.0), "eps must be positive, got 0.0"),
         (lambda: make_method("newton", {}), "unknown method 'newton'"),
         (lambda: Settings(starts=0), "starts must be at least 1, got 0"),
@@ -81,7 +91,10 @@ def test_heavy_ball_keeps_a_fraction_of_the_last_step():
     ],
 )
 def test_bad_settings_are_rejected_with_the_value(build, message):
-    with pytest.raises(OptionError, match=message.replace("[", r"\[").replace(")", r"\)").replace("(", r"\(")):
+    with pytest.raises(
+        OptionError,
+        match=message.replace("[", r"\[").replace(")", r"\)").replace("(", r"\("),
+    ):
         build()
 
 
@@ -90,8 +103,15 @@ def test_many_starts_together_equal_each_start_alone(line_search):
     system = prepare(["x^2 + y^2 = 4", "x*y = 1"])
     method = gradient_descent(0.3)
     descent = Descent(
-        method=method, line_search=line_search, scale=True, max_iter=2000, tol=1e-10,
-        noise=0.0, batch_size=None, lower=np.full(2, -np.inf), upper=np.full(2, np.inf),
+        method=method,
+        line_search=line_search,
+        scale=True,
+        max_iter=2000,
+        tol=1e-10,
+        noise=0.0,
+        batch_size=None,
+        lower=np.full(2, -np.inf),
+        upper=np.full(2, np.inf),
         width=np.full(2, 20.0),
     )
     starts = np.random.default_rng(0).uniform(-5, 5, (6, 2))
@@ -101,12 +121,16 @@ def test_many_starts_together_equal_each_start_alone(line_search):
         assert alone.x[0] == pytest.approx(together.x[i], abs=1e-13)
         assert alone.iterations[0] == together.iterations[i]
     assert (together.reason == CONVERGED).sum() >= 5
-    assert all(same_points([p], [min(FOUR_ROOTS, key=lambda r: np.hypot(*(p - r)))], 1e-6)
-               for p in together.x)
+    assert all(
+        same_points([p], [min(FOUR_ROOTS, key=lambda r: np.hypot(*(p - r)))], 1e-6)
+        for p in together.x
+    )
 
 
 def test_a_diverging_learning_rate_is_detected_and_named():
-    result = solve(["x^2 + y^2 = 4", "x*y = 1"], method="momentum", lr=50.0, scale=False, seed=1)
+    result = solve(
+        ["x^2 + y^2 = 4", "x*y = 1"], method="momentum", lr=50.0, scale=False, seed=1
+    )
     assert result.starts["diverged"] > 0
     assert any("--lr" in w and "too large" in w for w in result.warnings)
 
@@ -114,7 +138,9 @@ def test_a_diverging_learning_rate_is_detected_and_named():
 def test_sgd_uses_a_subset_of_the_equations():
     result = solve(
         ["x + y + z = 6", "x - y = -1", "2*x + z = 5", "y + z = 5"],
-        method="sgd", batch_size=2, seed=4,
+        method="sgd",
+        batch_size=2,
+        seed=4,
     )
     assert result.settings["batch_size"] == 2
     assert same_points([r.x for r in result.roots], [(1.0, 2.0, 3.0)], tol=1e-10)

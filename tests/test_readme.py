@@ -41,9 +41,15 @@ def test_readme_command(line, tmp_path):
     gdsolve = " ".join(shlex.quote(part) for part in RUN)
     shell_line = re.sub(r"(^|\| )gdsolve ", lambda m: m.group(1) + gdsolve + " ", line)
     env = dict(os.environ, NO_COLOR="1")
-    done = subprocess.run(["bash", "-c", "set -o pipefail; " + shell_line], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120, env=env)
-    expected = 1 if '"2*x+y=1"' in line else 2 if '+ = 3' in line else 0
+    done = subprocess.run(
+        ["bash", "-c", "set -o pipefail; " + shell_line],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    expected = 1 if '"2*x+y=1"' in line else 2 if "+ = 3" in line else 0
     if "jq" in line and shutil.which("jq") is None:
         expected = 127
     assert done.returncode == expected, done.stderr
@@ -51,7 +57,11 @@ def test_readme_command(line, tmp_path):
 
 
 def test_readme_quick_start_output_is_real():
-    done = subprocess.run(RUN + ["solve", "x**2+y**2=4", "x*y=1", "--seed", "1"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        RUN + ["solve", "x**2+y**2=4", "x*y=1", "--seed", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     for line in done.stdout.splitlines():
         assert line in README

@@ -23,13 +23,23 @@ def test_same_seed_gives_the_same_result():
 def test_without_a_seed_the_seed_used_is_recorded_and_replays():
     first = solve(["x^2 = 2"])
     again = solve(["x^2 = 2"], seed=first.seed)
-    assert [s.to_dict() for s in first.solutions] == [s.to_dict() for s in again.solutions]
+    assert [s.to_dict() for s in first.solutions] == [
+        s.to_dict() for s in again.solutions
+    ]
 
 
 def test_json_record_has_the_documented_fields():
     record = solve(["x^2 + y^2 = 4", "x*y = 1"], seed=1).to_dict()
-    assert {"variables", "status", "solutions", "method", "settings", "seed",
-            "iterations", "seconds"} <= set(record)
+    assert {
+        "variables",
+        "status",
+        "solutions",
+        "method",
+        "settings",
+        "seed",
+        "iterations",
+        "seconds",
+    } <= set(record)
     assert record["variables"] == ["x", "y"]
     assert record["status"] == "solved"
     assert record["method"] == "gd" and record["settings"]["line_search"] is True
@@ -39,8 +49,12 @@ def test_json_record_has_the_documented_fields():
 
 
 def test_grouping_merges_by_relative_distance_not_by_rounding():
-    points = np.array([[1e6, 1.0], [1e6 + 0.5, 1.0], [1e6 + 50.0, 1.0], [0.0, 1e-9], [0.0, 0.0]])
-    groups = group(points, np.zeros_like(points), np.arange(5.0), width=np.full(2, 20.0))
+    points = np.array(
+        [[1e6, 1.0], [1e6 + 0.5, 1.0], [1e6 + 50.0, 1.0], [0.0, 1e-9], [0.0, 0.0]]
+    )
+    groups = group(
+        points, np.zeros_like(points), np.arange(5.0), width=np.full(2, 20.0)
+    )
     members = sorted(sorted(g.tolist()) for g in groups)
     assert members == [[0, 1], [2], [3, 4]]
 
@@ -54,12 +68,16 @@ def test_grouping_trusts_each_points_own_accuracy():
 
 def test_double_roots_are_not_split_and_report_their_accuracy():
     result = solve(["(y^2 - 2)^2 = 0"], seed=3)
-    assert same_points([r.x for r in result.roots], [(-math.sqrt(2),), (math.sqrt(2),)], 1e-6)
+    assert same_points(
+        [r.x for r in result.roots], [(-math.sqrt(2),), (math.sqrt(2),)], 1e-6
+    )
     assert all(r.error < 1e-5 for r in result.roots)
 
 
 def test_a_start_on_a_stationary_point_that_is_not_a_root_is_not_reported():
-    result = solve(["(s - 1)^2 = 1"], start_points=[{"s": 1.0}], starts=0, noise=0.0, seed=1)
+    result = solve(
+        ["(s - 1)^2 = 1"], start_points=[{"s": 1.0}], starts=0, noise=0.0, seed=1
+    )
     assert result.roots == []
     assert result.starts["saddle"] == 1
     assert result.status == "no-root-found"
@@ -119,8 +137,14 @@ def test_equations_of_very_different_sizes():
 
 
 def test_log_from_a_far_start_backtracks_out_of_the_undefined_region():
-    result = solve(["log(x) = 2"], start_points=[{"x": 50.0}], starts=0, lr=0.5,
-                   method="gd", seed=1)
+    result = solve(
+        ["log(x) = 2"],
+        start_points=[{"x": 50.0}],
+        starts=0,
+        lr=0.5,
+        method="gd",
+        seed=1,
+    )
     assert result.roots[0].x == pytest.approx([math.exp(2)], rel=1e-12)
 
 
@@ -141,8 +165,9 @@ def test_no_start_that_cannot_be_evaluated_crashes():
 
 def test_all_mode_reports_how_complete_the_search_is():
     result = solve(["z^2 = 2^z"], all_roots=True, starts=8, seed=2)
-    assert same_points([r.x for r in result.roots],
-                       [(-0.766664695962123,), (2.0,), (4.0,)], 1e-10)
+    assert same_points(
+        [r.x for r in result.roots], [(-0.766664695962123,), (2.0,), (4.0,)], 1e-10
+    )
     search = result.search
     assert search["rounds_without_new_root"] == 3
     assert search["starts_used"] == 8 * search["rounds"]

@@ -35,7 +35,9 @@ def test_jacobian_matches_finite_differences(equations):
     x = np.random.default_rng(0).uniform(0.3, 2.0, (7, system.n_unknowns))
     f, jac = system.evaluate(x)
     assert f == pytest.approx(system.residuals(x))
-    assert system.dense(jac) == pytest.approx(numeric_jacobian(system, x), rel=1e-5, abs=1e-6)
+    assert system.dense(jac) == pytest.approx(
+        numeric_jacobian(system, x), rel=1e-5, abs=1e-6
+    )
 
 
 @pytest.mark.parametrize("equations", SYSTEMS[:3])
@@ -61,7 +63,9 @@ def test_gradient_is_twice_jacobian_transpose_times_residuals():
     system = prepare(["x^2 + y^2 = 4", "x*y = 1"])
     x = np.array([[1.0, 3.0]])
     f, jac = system.evaluate(x)
-    assert (2 * system.jt_times(jac, f)).tolist() == [[2 * (6 * 2 + 2 * 3), 2 * (6 * 6 + 2 * 1)]]
+    assert (2 * system.jt_times(jac, f)).tolist() == [
+        [2 * (6 * 2 + 2 * 3), 2 * (6 * 6 + 2 * 1)]
+    ]
 
 
 def test_jacobian_is_stored_sparse():

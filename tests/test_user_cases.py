@@ -19,63 +19,123 @@ from conftest import same_points
 #: name -> (equations, unknowns, every real root (or a sample when not complete), complete)
 CASES = {
     "log_domain_is_respected_during_descent": (
-        ["w^2 = log(w + 1)"], ["w"], [(0.0,), (0.7468817423085287,)], True,
+        ["w^2 = log(w + 1)"],
+        ["w"],
+        [(0.0,), (0.7468817423085287,)],
+        True,
     ),
     "flat_high_power_residual": (["(1 - q)^30 = 1"], ["q"], [(0.0,), (2.0,)], True),
-    "stationary_start_is_not_taken_for_a_root": (["(s - 1)^2 = 1"], ["s"], [(0.0,), (2.0,)], True),
+    "stationary_start_is_not_taken_for_a_root": (
+        ["(s - 1)^2 = 1"],
+        ["s"],
+        [(0.0,), (2.0,)],
+        True,
+    ),
     "periodic_trigonometric_system": (
         ["sin(a) + (b - a)*cos(a) = 0", "-1.5*(b - a)*sin(1.5*a) + cos(1.5*a) = 2"],
         ["a", "b"],
-        [(0.8778867858478986, -0.3265851467233766), (-0.8778867858478986, 0.3265851467233766),
-         (4.359625107147002, 1.6434429006627207), (-4.359625107147002, -1.6434429006627207)],
+        [
+            (0.8778867858478986, -0.3265851467233766),
+            (-0.8778867858478986, 0.3265851467233766),
+            (4.359625107147002, 1.6434429006627207),
+            (-4.359625107147002, -1.6434429006627207),
+        ],
         False,
     ),
     "names_that_are_special_in_sympy_or_python": (
         ["beta + gamma + lambda = 6", "beta - gamma = 1", "beta*lambda = 6"],
-        ["beta", "gamma", "lambda"], [(2.0, 1.0, 3.0), (1.5, 0.5, 4.0)], True,
+        ["beta", "gamma", "lambda"],
+        [(2.0, 1.0, 3.0), (1.5, 0.5, 4.0)],
+        True,
     ),
     "special_names_with_other_values": (
         ["E + I = 5", "E*I = 6", "lambda_ = zeta + 1", "zeta = E"],
-        ["E", "I", "zeta", "lambda_"], [(2.0, 3.0, 2.0, 3.0), (3.0, 2.0, 3.0, 4.0)], True,
+        ["E", "I", "zeta", "lambda_"],
+        [(2.0, 3.0, 2.0, 3.0), (3.0, 2.0, 3.0, 4.0)],
+        True,
     ),
     "implicit_multiplication_and_caret": (
-        ["p^2+q^2+6p-14q=-38", "q=-2p+9"], ["p", "q"], [(1.4, 6.2), (-1.0, 11.0)], True,
+        ["p^2+q^2+6p-14q=-38", "q=-2p+9"],
+        ["p", "q"],
+        [(1.4, 6.2), (-1.0, 11.0)],
+        True,
     ),
     "implicit_multiplication_with_other_numbers": (
-        ["2u^2 + 3(v - 1) = 5", "v = 2u"], ["u", "v"],
-        [(1.0, 2.0), (-4.0, -8.0)], True,
+        ["2u^2 + 3(v - 1) = 5", "v = 2u"],
+        ["u", "v"],
+        [(1.0, 2.0), (-4.0, -8.0)],
+        True,
     ),
     "double_equals_and_unicode_minus": (
-        ["g*k == 2", "g \u2212 k == \u22121"], ["g", "k"], [(1.0, 2.0), (-2.0, -1.0)], True,
+        ["g*k == 2", "g \u2212 k == \u22121"],
+        ["g", "k"],
+        [(1.0, 2.0), (-2.0, -1.0)],
+        True,
     ),
     "unicode_minus_with_other_values": (
-        ["m \u2212 n == 4", "m*n = \u22123"], ["m", "n"], [(1.0, -3.0), (3.0, -1.0)], True,
+        ["m \u2212 n == 4", "m*n = \u22123"],
+        ["m", "n"],
+        [(1.0, -3.0), (3.0, -1.0)],
+        True,
     ),
     "power_on_both_sides": (
-        ["z^2 = 2^z"], ["z"], [(-0.766664695962123,), (2.0,), (4.0,)], True,
+        ["z^2 = 2^z"],
+        ["z"],
+        [(-0.766664695962123,), (2.0,), (4.0,)],
+        True,
     ),
     "line_crossing_circle_twice": (
-        ["s^2 + t^2 = 1", "135*s + 226*t = -3.075"], ["s", "t"],
-        [(0.8524480721207746, -0.5228119014880732), (-0.8644284187247196, 0.5027559138399874)],
+        ["s^2 + t^2 = 1", "135*s + 226*t = -3.075"],
+        ["s", "t"],
+        [
+            (0.8524480721207746, -0.5228119014880732),
+            (-0.8644284187247196, 0.5027559138399874),
+        ],
         True,
     ),
     "line_through_circle_from_a_singular_start": (
-        ["s^2 + t^2 = 1", "s + t = 1"], ["s", "t"], [(1.0, 0.0), (0.0, 1.0)], True,
-    ),
-    "root_on_the_edge_of_the_sqrt_domain": (["2*sqrt(v + 5) = 0"], ["v"], [(-5.0,)], True),
-    "rosenbrock_stationarity_conditions": (
-        ["-2*(1 - p) - 400*p*(q - p^2) = 0", "200*(q - p^2) = 0"], ["p", "q"], [(1.0, 1.0)], True,
-    ),
-    "unevenly_scaled_tutorial_system": (
-        ["3*a - cos(b*c) = 3/2", "4*a^2 - 625*b^2 + 2*b = 1",
-         "exp(-a*b) + 20*c = -(10*pi - 3)/3"],
-        ["a", "b", "c"],
-        [(0.8332099653239772, -0.05174499617037359, -0.525801644432757),
-         (0.8331965818634386, 0.05494365830897871, -0.5213614343781646)],
+        ["s^2 + t^2 = 1", "s + t = 1"],
+        ["s", "t"],
+        [(1.0, 0.0), (0.0, 1.0)],
         True,
     ),
-    "double_roots": (["(y^2 - 2)^2 = 0"], ["y"], [(-math.sqrt(2),), (math.sqrt(2),)], True),
-    "double_root_with_a_large_coefficient": (["4567*(y - 1)^2 = 0"], ["y"], [(1.0,)], True),
+    "root_on_the_edge_of_the_sqrt_domain": (
+        ["2*sqrt(v + 5) = 0"],
+        ["v"],
+        [(-5.0,)],
+        True,
+    ),
+    "rosenbrock_stationarity_conditions": (
+        ["-2*(1 - p) - 400*p*(q - p^2) = 0", "200*(q - p^2) = 0"],
+        ["p", "q"],
+        [(1.0, 1.0)],
+        True,
+    ),
+    "unevenly_scaled_tutorial_system": (
+        [
+            "3*a - cos(b*c) = 3/2",
+            "4*a^2 - 625*b^2 + 2*b = 1",
+            "exp(-a*b) + 20*c = -(10*pi - 3)/3",
+        ],
+        ["a", "b", "c"],
+        [
+            (0.8332099653239772, -0.05174499617037359, -0.525801644432757),
+            (0.8331965818634386, 0.05494365830897871, -0.5213614343781646),
+        ],
+        True,
+    ),
+    "double_roots": (
+        ["(y^2 - 2)^2 = 0"],
+        ["y"],
+        [(-math.sqrt(2),), (math.sqrt(2),)],
+        True,
+    ),
+    "double_root_with_a_large_coefficient": (
+        ["4567*(y - 1)^2 = 0"],
+        ["y"],
+        [(1.0,)],
+        True,
+    ),
     "false_root_at_minus_infinity": (["2^s + 3^s = 5^s"], ["s"], [(1.0,)], True),
 }
 
@@ -105,16 +165,25 @@ def test_periodic_roots_beyond_the_listed_ones_are_true_shifts():
     equations, unknowns, listed, _ = CASES["periodic_trigonometric_system"]
     result = solve(equations, variables=unknowns, seed=2024)
     for a, b in (r.x for r in result.roots):
-        shifts = [(a - la) / (4 * math.pi) for la, lb in listed
-                  if abs((a - la) - (b - lb)) < 1e-8]
+        shifts = [
+            (a - la) / (4 * math.pi)
+            for la, lb in listed
+            if abs((a - la) - (b - lb)) < 1e-8
+        ]
         assert any(abs(k - round(k)) < 1e-8 for k in shifts)
 
 
 def test_inconsistent_linear_system_reports_its_least_squares_minimum():
     result = solve(
-        ["6*a + 12*b + 12*c = -2", "d + f + 2*g/3 + k = 1", "2*d + 2*f + 4*g/3 + 2*m = -2",
-         "d + 2*f + 2*g + k = 1", "2*d + 4*f + 4*g + 2*m = -3"],
-        variables=["a", "b", "c", "d", "f", "g", "k", "m"], seed=5,
+        [
+            "6*a + 12*b + 12*c = -2",
+            "d + f + 2*g/3 + k = 1",
+            "2*d + 2*f + 4*g/3 + 2*m = -2",
+            "d + 2*f + 2*g + k = 1",
+            "2*d + 4*f + 4*g + 2*m = -3",
+        ],
+        variables=["a", "b", "c", "d", "f", "g", "k", "m"],
+        seed=5,
     )
     assert result.status == "no-root-found"
     assert result.exit_code == 1
@@ -131,8 +200,11 @@ def test_another_inconsistent_system():
 
 
 def test_underdetermined_linear_system_is_a_plane_not_many_roots():
-    equations = ["a + 2*b + 4*c + d - f = 1", "2*a + 4*b + 8*c + 3*d - 4*f = 2",
-                 "a + 3*b + 7*c + 3*f = -2"]
+    equations = [
+        "a + 2*b + 4*c + d - f = 1",
+        "2*a + 4*b + 8*c + 3*d - 4*f = 2",
+        "a + 3*b + 7*c + 3*f = -2",
+    ]
     result = solve(equations, variables=["a", "b", "c", "d", "f"], seed=5)
     assert result.status == "not-isolated"
     assert result.dimension == 2

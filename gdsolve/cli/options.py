@@ -51,7 +51,9 @@ Equations = Annotated[
 ]
 Vars = Annotated[
     Optional[str],
-    typer.Option("--vars", help="The unknowns and their order, e.g. x,y.", rich_help_panel=SYSTEM),
+    typer.Option(
+        "--vars", help="The unknowns and their order, e.g. x,y.", rich_help_panel=SYSTEM
+    ),
 ]
 Params = Annotated[
     Optional[list[str]],
@@ -72,31 +74,65 @@ SetupTimeout = Annotated[
 ]
 Method = Annotated[
     MethodName,
-    typer.Option("--method", "-m", help="Descent method (see 'gdsolve methods').", rich_help_panel=METHOD),
+    typer.Option(
+        "--method",
+        "-m",
+        help="Descent method (see 'gdsolve methods').",
+        rich_help_panel=METHOD,
+    ),
 ]
 LearningRate = Annotated[
     Optional[float],
-    typer.Option("--lr", help="Learning rate (fixed step). For gd, giving it turns the line search off.", rich_help_panel=METHOD),
+    typer.Option(
+        "--lr",
+        help="Learning rate (fixed step). For gd, giving it turns the line search off.",
+        rich_help_panel=METHOD,
+    ),
 ]
 LineSearch = Annotated[
     Optional[bool],
     typer.Option(
         "--line-search/--fixed-step",
-        help="gd: choose each step by Armijo backtracking (default unless --lr).",
+        help="gd: Barzilai-Borwein steps with backtracking (default unless --lr).",
         rich_help_panel=METHOD,
         show_default=False,
     ),
 ]
 Momentum = Annotated[
     Optional[float],
-    typer.Option("--momentum", help="β of momentum and nesterov: the part of the last step kept.", rich_help_panel=METHOD),
+    typer.Option(
+        "--momentum",
+        help="β of momentum and nesterov: the part of the last step kept.",
+        rich_help_panel=METHOD,
+    ),
 ]
-Beta1 = Annotated[Optional[float], typer.Option("--beta1", help="Adam: decay of the gradient's mean.", rich_help_panel=METHOD)]
-Beta2 = Annotated[Optional[float], typer.Option("--beta2", help="Adam: decay of the gradient's mean square.", rich_help_panel=METHOD)]
-Eps = Annotated[Optional[float], typer.Option("--eps", help="Adam: ε added to the denominator.", rich_help_panel=METHOD)]
+Beta1 = Annotated[
+    Optional[float],
+    typer.Option(
+        "--beta1", help="Adam: decay of the gradient's mean.", rich_help_panel=METHOD
+    ),
+]
+Beta2 = Annotated[
+    Optional[float],
+    typer.Option(
+        "--beta2",
+        help="Adam: decay of the gradient's mean square.",
+        rich_help_panel=METHOD,
+    ),
+]
+Eps = Annotated[
+    Optional[float],
+    typer.Option(
+        "--eps", help="Adam: ε added to the denominator.", rich_help_panel=METHOD
+    ),
+]
 BatchSize = Annotated[
     Optional[int],
-    typer.Option("--batch-size", help="sgd: equations per step (default: half of them).", rich_help_panel=METHOD),
+    typer.Option(
+        "--batch-size",
+        help="sgd: equations per step (default: half of them).",
+        rich_help_panel=METHOD,
+    ),
 ]
 Scale = Annotated[
     bool,
@@ -106,18 +142,28 @@ Scale = Annotated[
         rich_help_panel=METHOD,
     ),
 ]
-Starts = Annotated[int, typer.Option("--starts", "-n", help="Number of random starts.", rich_help_panel=SEARCH)]
+Starts = Annotated[
+    int,
+    typer.Option(
+        "--starts", "-n", help="Number of random starts.", rich_help_panel=SEARCH
+    ),
+]
 Box = Annotated[
     Optional[list[str]],
     typer.Option(
         "--box",
-        help="Where random starts are drawn: LO:HI for every unknown, or NAME=LO:HI (repeatable).",
+        help="Where random starts are drawn: LO:HI for every unknown, "
+        "or NAME=LO:HI (repeatable).",
         rich_help_panel=SEARCH,
     ),
 ]
 Start = Annotated[
     Optional[list[str]],
-    typer.Option("--start", help="An explicit starting point, e.g. x=1,y=2 (repeatable).", rich_help_panel=SEARCH),
+    typer.Option(
+        "--start",
+        help="An explicit starting point, e.g. x=1,y=2 (repeatable).",
+        rich_help_panel=SEARCH,
+    ),
 ]
 Bounds = Annotated[
     Optional[list[str]],
@@ -127,23 +173,42 @@ Bounds = Annotated[
         rich_help_panel=SEARCH,
     ),
 ]
-MaxIter = Annotated[int, typer.Option("--max-iter", help="Iteration budget of the descent.", rich_help_panel=SEARCH)]
-Tol = Annotated[float, typer.Option("--tol", help="A root has every |residual| within this.", rich_help_panel=SEARCH)]
+MaxIter = Annotated[
+    int,
+    typer.Option(
+        "--max-iter", help="Iteration budget of the descent.", rich_help_panel=SEARCH
+    ),
+]
+Tol = Annotated[
+    float,
+    typer.Option(
+        "--tol", help="A root has every |residual| within this.", rich_help_panel=SEARCH
+    ),
+]
 Seed = Annotated[
     Optional[int],
-    typer.Option("--seed", help="Seed of the random starts; the same seed gives the same output.", rich_help_panel=SEARCH),
+    typer.Option(
+        "--seed",
+        help="Seed of the random starts; the same seed gives the same output.",
+        rich_help_panel=SEARCH,
+    ),
 ]
 Noise = Annotated[
     float,
     typer.Option(
         "--noise",
-        help="Random kick for a start stuck on a flat region, relative to the box width; 0 turns it off.",
+        help="Random kick for a start stuck on a flat region, relative to the "
+        "box width; 0 turns it off.",
         rich_help_panel=SEARCH,
     ),
 ]
 Polish = Annotated[
     bool,
-    typer.Option("--polish/--no-polish", help="Refine end points by Levenberg-Marquardt steps.", rich_help_panel=SEARCH),
+    typer.Option(
+        "--polish/--no-polish",
+        help="Refine end points by Levenberg-Marquardt steps.",
+        rich_help_panel=SEARCH,
+    ),
 ]
 AllRoots = Annotated[
     bool,
@@ -155,19 +220,36 @@ AllRoots = Annotated[
     ),
 ]
 Patience = Annotated[
-    int, typer.Option("--patience", help="--all: rounds without a new root that end the search.", rich_help_panel=SEARCH)
+    int,
+    typer.Option(
+        "--patience",
+        help="--all: rounds without a new root that end the search.",
+        rich_help_panel=SEARCH,
+    ),
 ]
-MaxRounds = Annotated[int, typer.Option("--max-rounds", help="--all: most rounds.", rich_help_panel=SEARCH)]
+MaxRounds = Annotated[
+    int,
+    typer.Option("--max-rounds", help="--all: most rounds.", rich_help_panel=SEARCH),
+]
 Trace = Annotated[
     int,
     typer.Option(
         "--trace",
-        help="Print the iterations of this many first starts, and a sparkline of the best objective.",
+        help="Print the iterations of this many first starts, and a sparkline "
+        "of the best objective.",
         rich_help_panel=OUTPUT,
     ),
 ]
-OutputFormat = Annotated[Format, typer.Option("--format", "-f", help="Output format.", rich_help_panel=OUTPUT)]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.", rich_help_panel=OUTPUT)]
+OutputFormat = Annotated[
+    Format,
+    typer.Option("--format", "-f", help="Output format.", rich_help_panel=OUTPUT),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No progress or notes on stderr.", rich_help_panel=OUTPUT
+    ),
+]
 
 
 def split_names(text: str | None) -> list[str] | None:

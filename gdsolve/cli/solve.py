@@ -111,11 +111,20 @@ def solve(
         from gdsolve.api import solve as solve_equations
 
         texts = gather_equations(equations)
-        settings = method_settings(method, lr, line_search, momentum, beta1, beta2, eps, batch_size)
+        settings = method_settings(
+            method, lr, line_search, momentum, beta1, beta2, eps, batch_size
+        )
         settings.update(o.search_settings(box, start, bounds))
         settings.update(
-            starts=starts, max_iter=max_iter, tol=tol, seed=seed, noise=noise,
-            polish=polish, scale=scale, all_roots=all_roots, patience=patience,
+            starts=starts,
+            max_iter=max_iter,
+            tol=tol,
+            seed=seed,
+            noise=noise,
+            polish=polish,
+            scale=scale,
+            all_roots=all_roots,
+            patience=patience,
             max_rounds=max_rounds,
         )
         with _progress(quiet) as progress:
@@ -141,7 +150,9 @@ def _emit(result, output: o.Format, quiet: bool) -> None:
         print(report.dumps(result.to_dict()), flush=True)
     elif output == o.Format.csv:
         rows = report.csv_rows("", result.to_dict(), result.variables)
-        print(report.to_csv(rows, report.CSV_HEAD + result.variables), end="", flush=True)
+        print(
+            report.to_csv(rows, report.CSV_HEAD + result.variables), end="", flush=True
+        )
     else:
         report.print_table(result, stdout(), stderr(), quiet)
     if not quiet:
