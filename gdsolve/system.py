@@ -22,7 +22,6 @@ import os
 import pickle
 import resource
 import signal
-import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -174,9 +173,10 @@ def generate_source(
 
     Args:
         parsed: The system.
-        backend: ``"sympy"``, ``"symengine"`` or ``"auto"``: SymEngine (much
-            faster on large systems) when it is installed and handles every
-            function in the system, SymPy otherwise. SymPy is the reference.
+        backend: ``"sympy"``, ``"symengine"`` or ``"auto"``: for systems with
+            more than a few hundred Jacobian entries SymEngine (much faster)
+            when it is installed and handles every function in the system,
+            SymPy otherwise. SymPy is the reference.
     """
     library = _backend(parsed, backend)
     residuals = [library.convert(r) for r in parsed.residuals]
@@ -239,6 +239,8 @@ def _backend(parsed: ParsedSystem, choice: str) -> _Library:
         raise SetupError(f"unknown symbolic backend {choice!r}")
     if choice == "sympy":
         return _Library("sympy")
+    if choice == "auto" and sum(len(r.free_symbols) for r in parsed.residuals) < 200:
+        return _Library("sympy")  # quick enough, and no SymEngine start-up cost
     try:
         import symengine  # noqa: F401
     except ImportError:
@@ -474,10 +476,11 @@ def equation_weights(system: System, x: np.ndarray) -> np.ndarray:
     squares = np.zeros((len(x), system.n_equations))
     np.add.at(squares.T, system.rows, (jac * jac).T)
     squares[~np.isfinite(squares)] = np.nan
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-undefined rows
-        size = np.sqrt(np.nanmedian(squares, axis=0)) if len(x) else np.ones(0)
-    usable = np.isfinite(size) & (size > 0)
+    ordered = np.sort(squares, axis=0)  # undefined values sort last
+    defined = np.count_nonzero(np.isfinite(squares), axis=0)
+    middle = np.maximum(defined - 1, 0) // 2
+    size = np.sqrt(ordered[middle, np.arange(system.n_equations)]) if len(x) else middle
+    usable = (defined > 0) & np.isfinite(size) & (size > 0)
     weights = np.ones(system.n_equations)
     weights[usable] = np.clip(1.0 / size[usable], 1e-12, 1e12)
     return weights
