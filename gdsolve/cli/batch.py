@@ -63,7 +63,7 @@ def batch(
     beta2: o.Beta2 = None,
     eps: o.Eps = None,
     batch_size: o.BatchSize = None,
-    scale: o.Scale = None,
+    scale: o.Scale = True,
     starts: o.Starts = 64,
     box: o.Box = None,
     bounds: o.Bounds = None,
@@ -72,6 +72,9 @@ def batch(
     seed: o.Seed = None,
     noise: o.Noise = 0.01,
     polish: o.Polish = True,
+    all_roots: o.AllRoots = False,
+    patience: o.Patience = 3,
+    max_rounds: o.MaxRounds = 20,
     output: o.OutputFormat = o.Format.table,
     quiet: o.Quiet = False,
     setup_timeout: o.SetupTimeout = 20.0,
@@ -90,8 +93,15 @@ def batch(
         )
         settings.update(o.search_settings(box, None, bounds))
         settings.update(
-            starts=starts, max_iter=max_iter, tol=tol, noise=noise,
-            polish=polish, scale=scale,
+            starts=starts,
+            max_iter=max_iter,
+            tol=tol,
+            noise=noise,
+            polish=polish,
+            scale=scale,
+            all_roots=all_roots,
+            patience=patience,
+            max_rounds=max_rounds,
         )
         workers = _jobs(jobs)
         batch_seed = seed if seed is not None else secrets.randbelow(2**32)
