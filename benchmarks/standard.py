@@ -82,6 +82,7 @@ class Run:
     residual: float = math.inf  # smallest max|F| among returned points
     roots: int = 0  # distinct roots (multi-start runs)
     false_roots: int = 0  # points reported as roots with max|F| >= ROOT_TOL
+    listed: int = 0  # roots as gdsolve listed them (before our merging)
     worst_false: float = 0.0
     status: str = ""
     note: str = ""
@@ -117,11 +118,15 @@ def max_residual(system, x: np.ndarray) -> float:
 
 
 def distinct(points: list[np.ndarray], width: np.ndarray) -> list[np.ndarray]:
-    """Merge points that agree to 1e-6 relative (plus 1e-9 of the box width)."""
+    """Merge points that agree to 1e-6 relative plus 1e-4 of the box width.
+
+    The absolute part is loose on purpose: near a singular root (Powell's) every
+    point within ~1e-4 has max|F| < 1e-8, and such points are one root.
+    """
     out: list[np.ndarray] = []
     for x in points:
         for y in out:
-            tol = 1e-6 * np.maximum(np.abs(x), np.abs(y)) + 1e-9 * width
+            tol = 1e-6 * np.maximum(np.abs(x), np.abs(y)) + 1e-4 * width
             if np.all(np.abs(x - y) <= tol):
                 break
         else:
@@ -163,10 +168,13 @@ def gdsolve_run(system, problem: Problem, settings, multi: bool) -> Run:
         seconds = time.perf_counter() - began
     else:
         result, seconds = timed(go)
-    run = Run(seconds=seconds, status=result.status)
+    run = Run(seconds=seconds, status=result.status, listed=len(result.roots))
     values = [np.array([s.values[v] for v in system.names]) for s in result.solutions]
     residuals = [max_residual(system, x) for x in values]
     run.residual = min(residuals, default=math.inf)
+    if result.best is not None:  # the best point counts even when not classified
+        best = np.array([result.best.values[v] for v in system.names])
+        run.residual = min(run.residual, max_residual(system, best))
     run.ok = run.residual < ROOT_TOL
     good = []
     for s, x, r in zip(result.solutions, values, residuals):
@@ -300,6 +308,8 @@ def format_row(row: Row) -> str:
                          f"{run.worst_false:.2g}")
         if run and run.note:
             notes.append(f"{key}: {run.note}")
+        if run and run.listed > run.roots + run.false_roots:
+            notes.append(f"{key}: gdsolve listed {run.listed} roots")
     if notes:
         text += "   <- " + "; ".join(notes)
     return text

@@ -293,3 +293,9 @@ def test_broken_pipe_ends_quietly():
         timeout=60,
     )
     assert "Traceback" not in shell.stderr
+
+
+def test_stdin_that_is_not_utf8_is_named(cli):
+    result = cli("solve", "-", input=b"x\xff = 1\n")
+    assert result.exit_code == 2
+    assert "stdin is not UTF-8 text (byte 2 is not valid)" in result.stderr

@@ -11,7 +11,7 @@ from gdsolve.cli import options as o
 from gdsolve.cli.app import app, guarded, stderr, stdout
 from gdsolve.errors import ExitCode, InputError
 
-#: Most characters read from stdin for one system.
+#: Most bytes read from stdin for one system.
 STDIN_LIMIT = 1_000_000
 
 
@@ -29,9 +29,15 @@ def gather_equations(equations: list[str] | None) -> list[str]:
     """Take equations from the arguments, or from stdin for '-' or a pipe."""
     equations = list(equations or [])
     if equations == ["-"] or (not equations and not sys.stdin.isatty()):
-        text = sys.stdin.read(STDIN_LIMIT + 1)
-        if len(text) > STDIN_LIMIT:
-            raise InputError(f"stdin holds more than {STDIN_LIMIT} characters")
+        data = sys.stdin.buffer.read(STDIN_LIMIT + 1)
+        if len(data) > STDIN_LIMIT:
+            raise InputError(f"stdin holds more than {STDIN_LIMIT} bytes")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputError(
+                f"stdin is not UTF-8 text (byte {error.start + 1} is not valid)"
+            ) from None
         equations = read_equation_lines(text)
         if not equations:
             raise InputError("no equations on stdin")
