@@ -111,6 +111,75 @@ class Walk:
         return int(np.count_nonzero(self.reason == reason))
 
 
+#: The walker's arrays with one row per running start, compacted together.
+_PER_START = (
+    "idx",
+    "x",
+    "f",
+    "jac",
+    "obj",
+    "first",
+    "step",
+    "growth",
+    "window",
+    "last_x",
+    "last_gradient",
+    "recent",
+)
+
+
+def _objective(f: np.ndarray) -> np.ndarray:
+    """Return ``Σ Fᵢ²`` per start, ``inf`` where it is not finite."""
+    obj = _row_dot(f, f)
+    obj[~np.isfinite(obj)] = np.inf
+    return obj
+
+
+#: Up to this many columns, row reductions run column by column: NumPy's
+#: reductions along a short last axis cost tens of nanoseconds per row.
+_NARROW = 8
+
+
+def _row_max(a: np.ndarray) -> np.ndarray:
+    """Return the largest entry of each row."""
+    if a.shape[1] > _NARROW or a.shape[1] == 0:
+        return a.max(axis=1, initial=-np.inf)
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        np.maximum(out, a[:, j], out=out)
+    return out
+
+
+def _row_abs_max(a: np.ndarray) -> np.ndarray:
+    """Return the largest absolute entry of each row (NaN where one is NaN)."""
+    return _row_max(np.abs(a))
+
+
+def _row_finite(a: np.ndarray) -> np.ndarray:
+    """Tell, for each row, whether every entry is finite."""
+    return np.isfinite(_row_abs_max(a)) if a.shape[1] else np.ones(len(a), bool)
+
+
+def _clip_columns(a: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Return ``a`` with column ``j`` clipped to ``[low[j], high[j]]``."""
+    if a.shape[1] > _NARROW:
+        return np.clip(a, low, high)
+    out = np.empty_like(a)
+    for j in range(a.shape[1]):
+        np.clip(a[:, j], low[j], high[j], out=out[:, j])
+    return out
+
+
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return the dot product of matching rows."""
+    if a.shape[1] > _NARROW or a.shape[1] == 0:
+        return np.einsum("ij,ij->i", a, b)
+    out = a[:, 0] * b[:, 0]
+    for j in range(1, a.shape[1]):
+        out += a[:, j] * b[:, j]
+    return out
+
+
 def _take(state: Any, keep: np.ndarray) -> Any:
     """Keep the rows ``keep`` of every array in a method's state."""
     if state is None:
@@ -151,11 +220,14 @@ class _Walker:
             kicks=np.zeros(count, dtype=int),
         )
         self.paths = [x0.copy()] if record_paths else None
+        self.bounded = bool(
+            np.isfinite(settings.lower).any() or np.isfinite(settings.upper).any()
+        )
         self.walk.trace = [[] for _ in range(min(trace_starts, count))]
 
         f, jac = system.evaluate(x0)
-        obj = np.einsum("ij,ij->i", f, f)
-        defined = np.isfinite(obj) & np.isfinite(jac).all(axis=1)
+        obj = _objective(f)
+        defined = np.isfinite(obj) & _row_finite(jac)
         self.walk.objective[defined] = obj[defined]
         self.walk.reason[~defined] = UNDEFINED
         self.idx = np.flatnonzero(defined)
@@ -169,6 +241,7 @@ class _Walker:
         self.last_x = self.x.copy()
         self.last_gradient = np.zeros_like(self.x)
         self.recent = np.repeat(self.obj[:, None], MEMORY, axis=1)
+        self.lowest = np.inf
 
     # -- one iteration -----------------------------------------------------
 
@@ -177,9 +250,9 @@ class _Walker:
         s, system = self.s, self.system
         f, jac = self.f, self.jac
         if s.method.lookahead is not None:
-            ahead = np.clip(s.method.lookahead(self.x, self.state), s.lower, s.upper)
+            ahead = self._inside(s.method.lookahead(self.x, self.state))
             f, jac = system.evaluate(ahead)
-            bad = ~(np.isfinite(f).all(axis=1) & np.isfinite(jac).all(axis=1))
+            bad = ~(_row_finite(f) & _row_finite(jac))
             f[bad], jac[bad] = self.f[bad], self.jac[bad]
         if s.batch_size is not None and s.batch_size < system.n_equations:
             chosen = self.rng.choice(system.n_equations, s.batch_size, replace=False)
@@ -190,47 +263,53 @@ class _Walker:
         if not s.scale:
             return gradient, gradient
         curvature = 2.0 * system.column_norms2(jac)
-        floor = 1e-12 * curvature.max(axis=1, keepdims=True) + 1e-300
+        floor = 1e-12 * _row_max(curvature)[:, None] + 1e-300
         return gradient / np.maximum(curvature, floor), gradient
 
     def advance(self, iteration: int) -> None:
         """Move every active start one step and retire those that are done."""
-        s = self.s
         d, gradient = self.direction()
-        if s.line_search:
-            new_x, new_f, new_obj, taken = self._line_search(d, gradient)
+        if self.s.line_search:
+            new_x, new_f, new_obj, new_jac, taken = self._line_search(d, gradient)
         else:
-            new_x, new_f, new_obj, taken = self._fixed_step(d)
+            new_x, new_f, new_obj, new_jac, taken = self._fixed_step(d)
 
         moved = taken > 0
-        grew = moved & (new_obj > self.obj)
-        still = taken <= STILL * (1 + np.abs(self.x).max(axis=1))
-        self.growth = np.where(grew, self.growth + 1, 0)
-        self.x[moved], self.f[moved], self.obj[moved] = (
-            new_x[moved],
-            new_f[moved],
-            new_obj[moved],
-        )
-        if moved.any():
-            _, jac = self.system.evaluate(self.x[moved])
-            self.jac[moved] = jac
+        self.growth = np.where(moved & (new_obj > self.obj), self.growth + 1, 0)
+        still = taken <= STILL * (1 + _row_abs_max(self.x))
+        if moved.all():
+            self.x, self.f, self.obj = new_x, new_f, new_obj
+        else:
+            self.x[moved], self.f[moved] = new_x[moved], new_f[moved]
+            self.obj[moved] = new_obj[moved]
+        if new_jac is None and moved.any():
+            new_jac = self.system.evaluate(self.x)[1]
+        if new_jac is not None and moved.all():
+            self.jac = new_jac
+        elif new_jac is not None:
+            self.jac[moved] = new_jac[moved]
         self._record_trace(iteration, gradient, taken)
         self._retire(iteration, still)
 
     def _fixed_step(self, d: np.ndarray) -> tuple:
         """Take the method's own step, halving it only where it leaves the domain."""
         step, self.state = self.s.method.update(d, self.state)
-        step = np.clip(step, -self.s.width, self.s.width)
+        step = self._limit(step)
         scale = np.ones(len(self.x))
-        new_x, new_f, new_obj = self._try(step, scale)
+        trial = self._inside(self.x + step)
+        new_f, new_jac = self.system.evaluate(trial)
+        new_obj = _objective(new_f)
+        bad = ~np.isfinite(new_obj)
         for _ in range(HALVINGS):
-            bad = ~np.isfinite(new_obj)
             if not bad.any():
                 break
             scale[bad] *= 0.5
-            new_x[bad], new_f[bad], new_obj[bad] = self._try(step[bad], scale[bad], bad)
-        scale[~np.isfinite(new_obj)] = 0.0
-        return new_x, new_f, new_obj, scale * np.abs(step).max(axis=1)
+            trial[bad], new_f[bad], new_obj[bad] = self._try(step[bad], scale[bad], bad)
+            bad = ~np.isfinite(new_obj)
+        scale[bad] = 0.0
+        if not np.all(scale == 1.0):  # Jacobians at the halved steps
+            new_jac = None
+        return trial, new_f, new_obj, new_jac, scale * _row_abs_max(step)
 
     def _line_search(self, d: np.ndarray, gradient: np.ndarray) -> tuple:
         """Backtrack along ``−d`` from a Barzilai-Borwein step.
@@ -241,18 +320,18 @@ class _Walker:
         largest of the last few values by Armijo's margin (a non-monotone
         search, which lets the Barzilai-Borwein steps do their work).
         """
-        slope = np.einsum("ij,ij->i", gradient, d)
+        slope = _row_dot(gradient, d)
         moved, changed = self.x - self.last_x, gradient - self.last_gradient
         metric = np.divide(gradient, d, out=np.ones_like(d), where=d != 0)
-        curvature = np.einsum("ij,ij->i", moved, changed)
-        length = np.einsum("ij,ij,ij->i", moved, metric, moved)
+        curvature = _row_dot(moved, changed)
+        length = _row_dot(moved * metric, moved)
         bb = length / np.where(curvature > 0, curvature, np.inf)
         t = np.where(bb > 0, bb, np.minimum(self.step * 2.0, 1.0))
         t = np.clip(t, 1e-10, 1e6)
         self.last_x, self.last_gradient = self.x.copy(), gradient
 
-        step = np.clip(-d, -self.s.width, self.s.width)
-        reference = self.recent.max(axis=1)
+        step = self._limit(-d)
+        reference = _row_max(self.recent)
         new_x, new_f, new_obj = self._try(step, t)
         for _ in range(HALVINGS):
             bad = ~(new_obj <= reference - ARMIJO * t * slope)
@@ -265,26 +344,32 @@ class _Walker:
         self.step = np.where(failed, self.step, t)
         self.recent = np.roll(self.recent, 1, axis=1)
         self.recent[:, 0] = np.where(failed, self.obj, new_obj)
-        return new_x, new_f, new_obj, t * np.abs(step).max(axis=1)
+        return new_x, new_f, new_obj, None, t * _row_abs_max(step)
+
+    def _limit(self, step: np.ndarray) -> np.ndarray:
+        """Cap each coordinate of a step at the width of the search box."""
+        return _clip_columns(step, -self.s.width, self.s.width)
+
+    def _inside(self, x: np.ndarray) -> np.ndarray:
+        """Project points onto the bounds (only when there are any)."""
+        return _clip_columns(x, self.s.lower, self.s.upper) if self.bounded else x
 
     def _try(self, step: np.ndarray, t: np.ndarray, rows: np.ndarray | None = None):
         x = self.x if rows is None else self.x[rows]
-        trial = np.clip(x + t[:, None] * step, self.s.lower, self.s.upper)
+        trial = self._inside(x + t[:, None] * step)
         f = self.system.residuals(trial)
-        obj = np.einsum("ij,ij->i", f, f)
-        obj[~np.isfinite(obj)] = np.inf
-        return trial, f, obj
+        return trial, f, _objective(f)
 
     # -- bookkeeping -------------------------------------------------------
 
     def _retire(self, iteration: int, still: np.ndarray) -> None:
         """Decide which starts are done, kick stuck ones, compact the arrays."""
         s = self.s
-        converged = np.abs(self.f).max(axis=1) <= s.tol
+        converged = _row_abs_max(self.f) <= s.tol
         diverged = (self.growth >= GROWTH_STREAK) & (self.obj > 1e6 * (self.first + 1))
         if not s.line_search:
             diverged |= self.obj > GROWTH_LIMIT * (self.first + 1e-12)
-        diverged |= ~np.isfinite(self.obj) | (np.abs(self.x) > 1e150).any(axis=1)
+        diverged |= ~np.isfinite(self.obj) | (_row_abs_max(self.x) > 1e150)
         stuck = still & ~converged
         if (iteration + 1) % STALL_WINDOW == 0:
             stuck |= self.window - self.obj <= STALL_RATIO * self.window
@@ -297,32 +382,36 @@ class _Walker:
         stationary = stuck & ~kicked
 
         done = converged | diverged | stationary
-        reason = np.where(
-            converged, CONVERGED, np.where(diverged, DIVERGED, STATIONARY)
-        )
-        ids = self.idx[done]
+        if done.any():
+            reason = np.where(
+                converged, CONVERGED, np.where(diverged, DIVERGED, STATIONARY)
+            )
+            self._leave(done, reason[done], iteration + 1)
+        if self.paths is not None:
+            self.walk.x[self.idx] = self.x
+            self.paths.append(self.walk.x.copy())
+
+    def _leave(self, done: np.ndarray, reasons: np.ndarray, iterations: int) -> None:
+        """Record where the starts in ``done`` ended and drop them from the arrays."""
+        w, ids = self.walk, self.idx[done]
+        w.x[ids], w.objective[ids] = self.x[done], self.obj[done]
+        w.iterations[ids], w.reason[ids] = iterations, reasons
+        self.lowest = min(self.lowest, float(self.obj[done].min()))
+        keep = ~done
+        for name in _PER_START:
+            setattr(self, name, getattr(self, name)[keep])
+        self.state = _take(self.state, keep)
+
+    def finish(self, iterations: int) -> None:
+        """Record the starts still running when the budget ran out."""
         w = self.walk
         w.x[self.idx], w.objective[self.idx] = self.x, self.obj
-        w.iterations[self.idx] = iteration + 1
-        w.reason[ids] = reason[done]
-        keep = ~done
-        self.idx, self.x, self.f, self.jac = (
-            self.idx[keep],
-            self.x[keep],
-            self.f[keep],
-            self.jac[keep],
-        )
-        self.obj, self.first, self.step = (
-            self.obj[keep],
-            self.first[keep],
-            self.step[keep],
-        )
-        self.growth, self.window = self.growth[keep], self.window[keep]
-        self.last_x, self.last_gradient = self.last_x[keep], self.last_gradient[keep]
-        self.recent = self.recent[keep]
-        self.state = _take(self.state, keep)
-        if self.paths is not None:
-            self.paths.append(w.x.copy())
+        w.iterations[self.idx] = iterations
+
+    def best(self) -> float:
+        """The lowest objective over every start so far."""
+        running = float(self.obj.min()) if self.obj.size else np.inf
+        return min(self.lowest, running)
 
     @property
     def kicks(self) -> np.ndarray:
@@ -334,8 +423,8 @@ class _Walker:
         jump = self.rng.standard_normal((int(rows.sum()), self.x.shape[1]))
         trial = np.clip(self.x[rows] + s.noise * s.width * jump, s.lower, s.upper)
         f, jac = self.system.evaluate(trial)
-        obj = np.einsum("ij,ij->i", f, f)
-        ok = np.isfinite(obj) & np.isfinite(jac).all(axis=1)
+        obj = _objective(f)
+        ok = np.isfinite(obj) & _row_finite(jac)
         where = np.flatnonzero(rows)[ok]
         self.x[where], self.f[where], self.jac[where] = trial[ok], f[ok], jac[ok]
         self.obj[where] = obj[ok]
@@ -383,18 +472,18 @@ def descend(
     """
     walker = _Walker(system, settings, x0, rng, record_paths, trace_starts)
     walk = walker.walk
+    iteration = 0
     for iteration in range(settings.max_iter):
         if walker.idx.size == 0:
             break
         walker.advance(iteration)
-        finite = walk.objective[np.isfinite(walk.objective)]
-        walk.best.append(float(finite.min()) if finite.size else float("inf"))
+        walk.best.append(walker.best())
         if progress is not None and iteration % 10 == 0:
-            progress(
-                iteration + 1, walk.best[-1], walker.idx.size, walk.count(CONVERGED)
-            )
-    if walker.idx.size:
-        walk.x[walker.idx], walk.objective[walker.idx] = walker.x, walker.obj
+            converged = walk.count(CONVERGED)
+            progress(iteration + 1, walk.best[-1], walker.idx.size, converged)
+    else:
+        iteration = settings.max_iter
+    walker.finish(iteration)
     if walker.paths is not None:
         walk.paths = np.stack(walker.paths)
     return walk
