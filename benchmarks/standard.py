@@ -34,6 +34,7 @@ import dataclasses
 import inspect
 import json
 import math
+import os
 import signal
 import statistics
 import sys
@@ -462,6 +463,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"root: max|F| < {ROOT_TOL:g}; gd/hybr: time ratio from the standard start "
           "(both solve only; set-up apart); multi/all: distinct roots found/known, "
           "'!k' = k reported roots that are not roots; no* = no finite point")
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} at start; "
+          f"seed {args.seed}")
     print(HEADER)
     print("-" * len(HEADER))
     rows = []

@@ -27,7 +27,7 @@ from gdsolve.errors import InputError, OptionError
 from gdsolve.methods import METHODS, make_method
 from gdsolve.parsing import parse_system
 from gdsolve.refine import chunks, classify, group, polish, step_estimate
-from gdsolve.result import STATUSES, Solution, SolveResult
+from gdsolve.result import NO_ROOT_REASONS, STATUSES, Solution, SolveResult
 from gdsolve.search import (
     BUDGET,
     CONVERGED,
@@ -462,7 +462,9 @@ def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveRes
         seconds=0.0,
         starts=starts,
     )
-    result.message = _message(result, floors, starts)
+    if status == "no-root-found":
+        result.reason = _reason(result, floors, starts)
+    result.message = _message(result)
     result.warnings = _warnings(search.own, starts, bool(roots))
     batch = chunks(system, max(len(points), 1))
     if batch < len(points):
@@ -588,9 +590,7 @@ def _settings_record(settings: Settings, own: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _message(
-    result: SolveResult, floors: list[Solution], starts: dict[str, int]
-) -> str:
+def _message(result: SolveResult) -> str:
     """One sentence for people saying what was found."""
     if result.status == "solved":
         count = len(result.roots)
@@ -601,19 +601,23 @@ def _message(
             f"{result.dimension}; {len(result.roots)} sample points are listed"
         )
     best = result.best
+    why = NO_ROOT_REASONS[result.reason]
     if best is None:
-        return "no real root found: no start could be evaluated"
+        return f"no real root found: {why}"
     at = ", ".join(f"{k} = {v:.6g}" for k, v in best.values.items())
-    if floors:
-        why = "every start ended in a valley floor above zero"
-    elif starts["budget"]:
-        why = "the iteration budget ran out before any start reached a root"
-    else:
-        why = "no start settled at a root"
     return (
         f"no real root found: {why}; the smallest sum of squared residuals is "
         f"{best.objective:.6g} at {at}"
     )
+
+
+def _reason(result: SolveResult, floors: list[Solution], starts: dict[str, int]) -> str:
+    """Why no root was found, as a key of :data:`NO_ROOT_REASONS`."""
+    if result.best is None:
+        return "undefined"
+    if floors:
+        return "valley-floor"
+    return "budget" if starts["budget"] else "unsettled"
 
 
 def _warnings(own: dict[str, Any], starts: dict[str, int], roots: bool) -> list[str]:

@@ -26,6 +26,14 @@ STATUSES: dict[str, tuple[ExitCode, str]] = {
     ),
 }
 
+#: Why no root was found, for the ``reason`` of a ``no-root-found`` outcome.
+NO_ROOT_REASONS: dict[str, str] = {
+    "valley-floor": "every start ended in a valley floor above zero",
+    "budget": "the iteration budget ran out before any start reached a root",
+    "unsettled": "no start settled at a root",
+    "undefined": "no start could be evaluated",
+}
+
 #: The kinds of point a solution can be.
 KINDS = ("root", "local-minimum")
 
@@ -79,6 +87,7 @@ class SolveResult:
             first). For ``not-isolated``, sample points of the solution set.
         best: The point with the smallest objective (a root if one was found).
         dimension: For ``not-isolated``, the dimension of the solution set.
+        reason: For ``no-root-found``, why: a key of :data:`NO_ROOT_REASONS`.
         method: The descent method used.
         settings: Every setting that shaped the run, with defaults filled in.
         seed: The seed of the random starts; the same seed gives the same result.
@@ -104,6 +113,7 @@ class SolveResult:
     seconds: float
     starts: dict[str, int]
     dimension: int = 0
+    reason: str | None = None
     warnings: list[str] = field(default_factory=list)
     search: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -143,6 +153,7 @@ class SolveResult:
         return {
             "variables": self.variables,
             "status": self.status,
+            "reason": self.reason,
             "message": self.message,
             "solutions": [s.to_dict() for s in self.solutions],
             "best": self.best.to_dict() if self.best else None,

@@ -172,3 +172,12 @@ def test_all_mode_reports_how_complete_the_search_is():
     assert search["rounds_without_new_root"] == 3
     assert search["starts_used"] == 8 * search["rounds"]
     assert 0.0 <= search["chance_next_start_finds_new_root"] <= 1.0
+
+
+def test_no_root_outcomes_say_why():
+    assert solve(["2*x + y = 1", "x*y = 1"], seed=1).reason == "valley-floor"
+    assert solve(["sqrt(x - 30) = 1"], seed=1).reason == "undefined"
+    budget = solve(["x^2 + y^2 = 4", "x*y = 1"], seed=1, max_iter=1, polish=False)
+    assert budget.status == "no-root-found" and budget.reason == "budget"
+    assert budget.to_dict()["reason"] == "budget"
+    assert solve(["x^2 = 4"], seed=1).reason is None
