@@ -29,6 +29,7 @@ lists them all; ``--write DIR`` writes the generated ones to files.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import sys
@@ -41,7 +42,7 @@ PROBLEM_DIR = HERE / "problems"
 DEFAULT_BOX = (-10.0, 10.0)
 
 _KEYS = ("source", "start", "roots", "root", "box", "boxes", "class")
-_HEADER = re.compile(r"^#\s*(%s)\s*:\s*(.*)$" % "|".join(_KEYS))
+_HEADER = re.compile(r"^#\s*({})\s*:\s*(.*)$".format("|".join(_KEYS)))
 
 
 @dataclass
@@ -342,7 +343,7 @@ def discrete_integral(n: int) -> str:
         [f"Discrete integral equation function, n = {n}:",
          "x_i + h/2*((1 - t_i)*sum_{j<=i} t_j*(x_j + t_j + 1)^3",
          "          + t_i*sum_{j>i} (1 - t_j)*(x_j + t_j + 1)^3) = 0,",
-         f"h = 1/(n+1), t_j = j*h; written as x_i + ((n+1-i)*sum_(j<=i) j*(...)^3",
+         "h = 1/(n+1), t_j = j*h; written as x_i + ((n+1-i)*sum_(j<=i) j*(...)^3",
          "+ i*sum_(j>i) (n+1-j)*(...)^3)/(2*(n+1)^3).",
          f"source: {MGH}, problem 29; MINPACK hybrd test set, problem 10"],
         {v: ti * (ti - 1) for v, ti in zip(x, t)}, "unknown",
@@ -404,7 +405,7 @@ def _brown_alpha(n: int) -> list[float]:
 
     grid = [-3 + 6 * k / 60000 for k in range(60001)]
     roots = []
-    for a, b in zip(grid, grid[1:]):
+    for a, b in itertools.pairwise(grid):
         if p(a) == 0:
             roots.append(a)
         elif p(a) * p(b) < 0:

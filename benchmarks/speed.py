@@ -86,8 +86,8 @@ def throughput(starts: int = 1000, seed: int = 0) -> list[str]:
 
     from gdsolve.api import Settings, prepare, solve_system
 
-    lines = [f"== multi-start throughput: {starts} starts, gdsolve (one call, default gd) "
-             "vs a Python loop of scipy.optimize.root(hybr, exact Jacobian) =="]
+    lines = [(f"== multi-start throughput: {starts} starts, gdsolve (one call, default gd) "
+              "vs a Python loop of scipy.optimize.root(hybr, exact Jacobian) ==")]
     lines.append(f"{'system':22} {'setup':>7} {'gdsolve':>9} {'roots':>5} {'conv':>6} "
                  f"{'iters med/max':>13} | {'scipy loop':>10} {'roots':>5} {'conv':>6} | "
                  f"{'ratio':>6} {'ratio incl. setup':>17}")
@@ -108,10 +108,10 @@ def throughput(starts: int = 1000, seed: int = 0) -> list[str]:
         its = np.asarray(result.extra.get("start_iterations", [result.iterations]))
         iters = f"{int(np.median(its))}/{int(its.max())}"
 
-        def fun(x):
+        def fun(x, system=system):
             return system.residuals(x.reshape(1, -1))[0]
 
-        def jac(x):
+        def jac(x, system=system):
             return system.dense(system.evaluate(x.reshape(1, -1))[1])[0]
 
         sp_seconds = math.inf
@@ -185,18 +185,18 @@ def per_iteration(starts: int = 10_000, max_iter: int = 100, lr: float = 0.01,
     solve_system(system, settings)
     whole = time.perf_counter() - began
     lines = [
-        f"== descent cost: N={starts} starts, circle_hyperbola (2 unknowns), gd lr={lr}, "
-        f"polish off, max_iter={max_iter} (gdsolve.search.descend on a prepared system, "
-        f"best of {repeats}) ==",
-        f"descent {best:.3f} s for {ran} iterations; start-iterations actually run: {work} "
-        f"({work / (starts * ran):.0%} of N x iterations; converged {walk.count(0)}, "
-        f"stationary {walk.count(1)})",
-        f"ns per start per iteration: {nominal:.1f} (time / (N x iterations)), "
-        f"{actual:.1f} (time / start-iterations actually run)",
-        f"whole solve_system with these settings: {whole:.3f} s "
-        f"(descent + grouping + classification of {starts} end points)",
-        f"[{verdict(actual < NS_PER_START_ITER)}] < {NS_PER_START_ITER:g} ns per start per "
-        f"iteration at N={starts}: {actual:.1f} ns",
+        (f"== descent cost: N={starts} starts, circle_hyperbola (2 unknowns), gd lr={lr}, "
+         f"polish off, max_iter={max_iter} (gdsolve.search.descend on a prepared system, "
+         f"best of {repeats}) =="),
+        (f"descent {best:.3f} s for {ran} iterations; start-iterations actually run: {work} "
+         f"({work / (starts * ran):.0%} of N x iterations; converged {walk.count(0)}, "
+         f"stationary {walk.count(1)})"),
+        (f"ns per start per iteration: {nominal:.1f} (time / (N x iterations)), "
+         f"{actual:.1f} (time / start-iterations actually run)"),
+        (f"whole solve_system with these settings: {whole:.3f} s "
+         f"(descent + grouping + classification of {starts} end points)"),
+        (f"[{verdict(actual < NS_PER_START_ITER)}] < {NS_PER_START_ITER:g} ns per start per "
+         f"iteration at N={starts}: {actual:.1f} ns"),
     ]
     return lines
 
@@ -209,8 +209,8 @@ def scale(sizes=(10, 100, 1000), starts: int = 4, seed: int = 0) -> list[str]:
     from gdsolve.api import Settings, prepare, solve_system
     from gdsolve.parsing import parse_system
 
-    lines = [f"== scale: set-up and solve at n = {', '.join(map(str, sizes))} "
-             f"({starts} random starts + the standard start, seed {seed}) =="]
+    lines = [(f"== scale: set-up and solve at n = {', '.join(map(str, sizes))} "
+              f"({starts} random starts + the standard start, seed {seed}) ==")]
     lines.append("parse = reading the text; build = System.setup_seconds (differentiate and "
                  "compile, in a child); prepare = both, as gdsolve.api.prepare; best of 2-3")
     lines.append(f"{'problem':22} {'n':>5} {'chars':>7} {'parse':>8} {'build':>8} "
@@ -302,7 +302,7 @@ def help_imports() -> tuple[bool, bool, list[tuple[int, str]]]:
     )
     env = dict(os.environ, COLUMNS="100")
     res = subprocess.run([PYTHON, "-X", "importtime", "-c", probe], capture_output=True,
-                         text=True, env=env)
+                         text=True, env=env, check=False)
     sympy_loaded = numpy_loaded = None
     costs = []
     for line in res.stderr.splitlines():
@@ -326,7 +326,7 @@ def solve_imports() -> list[tuple[int, str]]:
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
     )
     res = subprocess.run([PYTHON, "-X", "importtime", "-c", probe], capture_output=True,
-                         text=True)
+                         text=True, check=False)
     costs = []
     for line in res.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
@@ -342,8 +342,8 @@ def solve_imports() -> list[tuple[int, str]]:
 def startup(repeats: int = 5) -> list[str]:
     if GDSOLVE is None:
         return ["== start-up: the gdsolve script is not on PATH; skipped =="]
-    lines = [f"== start-up: fresh processes, best of {repeats} wall time; peak RSS is the "
-             "largest of the process and its children =="]
+    lines = [(f"== start-up: fresh processes, best of {repeats} wall time; peak RSS is "
+              "the largest of the process and its children ==")]
     cases = {
         'gdsolve solve "x**2+y**2=4" "x*y=1"': [GDSOLVE, "solve", "x**2+y**2=4", "x*y=1"],
         'python -c "import sympy, numpy"': [PYTHON, "-c", "import sympy, numpy"],

@@ -411,11 +411,12 @@ def summary(rows: list[Row], all_roots: bool) -> list[str]:
         poly = [r for r in done if r.polynomial and r.n <= ALL_ROOTS_MAX_N
                 and r.known is not None and "multi" in r.runs]
         complete = [r for r in poly if r.runs["multi"].roots == r.known]
+        why = ("--no-all was given" if has_all_roots()
+               else "gdsolve.api.Settings has no 'all_roots' field yet")
         lines.append(
-            "  [SKIP] --all finds every real root ...: gdsolve.api.Settings has no "
-            "'all_roots' field yet (for reference, default multi-start found every real "
-            f"root on {len(complete)}/{len(poly)} polynomial systems with n <= "
-            f"{ALL_ROOTS_MAX_N})"
+            f"  [SKIP] --all finds every real root ...: {why} (for reference, default "
+            f"multi-start found every real root on {len(complete)}/{len(poly)} polynomial "
+            f"systems with n <= {ALL_ROOTS_MAX_N})"
         )
     passed = median_ratio <= MEDIAN_RATIO
     lines.append(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import secrets
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -408,15 +408,16 @@ def _starting_points(
     system: System, settings: Settings, low, high, rng: np.random.Generator
 ) -> np.ndarray:
     """The explicit starting points, then the random starts."""
-    n = system.n_unknowns
     random = _draw(system, settings.starts, low, high, rng)
-    given = []
-    for point in settings.start_points:
-        row = low + (high - low) * rng.random(n)
-        for name, value in point.items():
-            row[_index(system, name, "--start")] = value
-        given.append(row)
-    return np.vstack([np.array(given).reshape(-1, n), random])
+    points = settings.start_points
+    given = low + (high - low) * rng.random((len(points), system.n_unknowns))
+    names = {name for point in points for name in point}
+    for name in names:  # unknowns a point leaves out keep their random value
+        j = _index(system, name, "--start")
+        for row, point in zip(given, points):
+            if name in point:
+                row[j] = point[name]
+    return np.vstack([given, random])
 
 
 def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveResult:
@@ -581,7 +582,8 @@ def _start_counts(reasons: np.ndarray, counts: dict[str, int]) -> dict[str, int]
 
 
 def _settings_record(settings: Settings, own: dict[str, Any]) -> dict[str, Any]:
-    record = asdict(settings)
+    """Every setting as JSON-ready data, the method's defaults filled in."""
+    record = {f.name: getattr(settings, f.name) for f in fields(settings)}
     record.update(own)
     record["start_points"] = [dict(p) for p in settings.start_points]
     record["box"] = list(settings.box)

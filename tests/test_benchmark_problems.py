@@ -21,14 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.problems import (  # noqa: E402
+from benchmarks.problems import (
     FAMILIES,
     PROBLEM_DIR,
     all_problems,
     chebyquad_nodes,
     parse_problem,
 )
-from gdsolve.api import prepare  # noqa: E402
+from gdsolve.api import prepare
 
 PROBLEMS = all_problems()
 BY_NAME = {p.name: p for p in PROBLEMS}
@@ -159,7 +159,7 @@ def _direct(family: str, x: np.ndarray) -> np.ndarray:
         return f
     if family == "katsura":
         m = n - 1
-        u = lambda k: x[abs(k)] if abs(k) <= m else 0.0  # noqa: E731
+        u = lambda k: x[abs(k)] if abs(k) <= m else 0.0
         f = [x[0] + 2 * x[1:].sum() - 1]
         for r in range(m):
             f.append(sum(u(k) * u(r - k) for k in range(-m, m + 1)) - x[r])
