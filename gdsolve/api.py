@@ -26,7 +26,14 @@ from gdsolve.deflation import DeflatedSystem, missed_root_estimate
 from gdsolve.errors import InputError, OptionError
 from gdsolve.methods import METHODS, make_method
 from gdsolve.parsing import parse_system
-from gdsolve.refine import chunks, classify, group, polish, step_estimate
+from gdsolve.refine import (
+    chunks,
+    classify,
+    group,
+    merge_connected,
+    polish,
+    step_estimate,
+)
 from gdsolve.result import NO_ROOT_REASONS, STATUSES, Solution, SolveResult
 from gdsolve.search import (
     BUDGET,
@@ -293,7 +300,7 @@ class _Search:
         self.quiet_rounds = 0
         self.balanced: Balanced | System = system
 
-    def descent(self) -> Descent:
+    def descent(self, weights: np.ndarray | None = None) -> Descent:
         s, own = self.settings, self.own
         return Descent(
             method=make_method(s.method, own),
@@ -306,11 +313,15 @@ class _Search:
             lower=self.lower,
             upper=self.upper,
             width=self.width,
+            weights=weights,
         )
 
     def round(self, target, x0, rng, record_paths=False, trace=0, progress=None):
         """Descend from ``x0`` on ``target``, polish on the original system."""
-        walk = descend(target, self.descent(), x0, rng, record_paths, trace, progress)
+        weights = target.weights if isinstance(target, Balanced) else None
+        walk = descend(
+            target, self.descent(weights), x0, rng, record_paths, trace, progress
+        )
         ended = walk.x[np.isin(walk.reason, ENDED)]
         if self.settings.polish:
             polished = polish(self.balanced, ended, self.lower, self.upper)
@@ -423,21 +434,31 @@ def _starting_points(
 def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveResult:
     """Group, classify and describe the end points of every round.
 
-    Roots are judged on the balanced system (the same roots, every equation at
-    a comparable scale). End points that are not roots are polished again on
-    the system as written, so a reported valley floor is a minimum of the
-    objective the user wrote, then grouped and judged again.
+    Points are judged on the system as written. End points that are not roots
+    (they were polished on the balanced system, whose valley floors differ) are
+    polished again on the system as written, so a reported valley floor is a
+    minimum of the objective the user wrote, then grouped and judged again.
     """
     system, settings = search.system, search.settings
-    kinds, counts = _judge(search, search.balanced, points, error)
-    roots = [(v, _solution(system, x, v, c)) for c, x, v in kinds if v.kind == "root"]
-    others = np.array([x for c, x, v in kinds for _ in range(c) if v.kind != "root"])
-    floors = []
-    if len(others):
-        again = polish(system, others, search.lower, search.upper)
+    kinds, counts = _judge(search, system, points, error)
+    found = [item for item in kinds if item[2].kind == "root"]
+    others = [x for c, x, v in kinds for _ in range(c) if v.kind != "root"]
+    floors, flat = [], []
+    judged = [item for item in kinds if item[2].kind != "root"]
+    if others and settings.polish:
+        again = polish(system, np.array(others), search.lower, search.upper)
         judged, more = _judge(search, system, again.x, again.error)
-        floors = [_solution(system, x, v, c) for c, x, v in judged if v.kind != "root"]
-        counts = {k: counts[k] + more[k] for k in counts}
+        counts["saddle"] += more["saddle"]
+        counts["moving"] = more["moving"]
+        late = [item for item in judged if item[2].kind == "root"]
+        if late:
+            found = merge_connected(system, found + late, settings.tol)
+    for c, x, v in judged:
+        if v.kind not in ("root", "moving"):
+            floors.append(_solution(system, x, v, c))
+            if v.flat:
+                flat.append(floors[-1])
+    roots = [(v, _solution(system, x, v, c)) for c, x, v in found]
 
     dimension = max((v.dimension for v, _ in roots), default=0)
     roots = sorted((s for _, s in roots), key=lambda s: s.x)
@@ -466,7 +487,13 @@ def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveRes
     if status == "no-root-found":
         result.reason = _reason(result, floors, starts)
     result.message = _message(result)
-    result.warnings = _warnings(search.own, starts, bool(roots))
+    result.warnings = _warnings(search.own, starts, result.reason)
+    for floor in flat:
+        result.warnings.append(
+            f"the valley floor with sum of squared residuals {floor.objective:.6g} "
+            "is not isolated: its lowest points form a line or surface, of which "
+            "one is shown"
+        )
     batch = chunks(system, max(len(points), 1))
     if batch < len(points):
         result.warnings.append(
@@ -496,8 +523,9 @@ def _judge(search: _Search, system, points: np.ndarray, error: np.ndarray):
     """Group points and classify each group on ``system``.
 
     Returns:
-        ``(count, point, verdict)`` for each group that is a root or a valley
-        floor, and how many starts ended on saddles or were still moving.
+        ``(count, point, verdict)`` for each group that is a root, a valley
+        floor or still moving (roots and floors in one flat stretch merged),
+        and how many starts ended on saddles or were still moving.
     """
     f = system.residuals(points) if len(points) else np.empty((0, 0))
     objective = np.einsum("ij,ij->i", f, f) if len(points) else np.empty(0)
@@ -506,14 +534,18 @@ def _judge(search: _Search, system, points: np.ndarray, error: np.ndarray):
     groups = group(points, error, objective, search.width) if len(points) else []
     reps = np.array([points[g[0]] for g in groups]).reshape(-1, system.n_unknowns)
     tol, lower, upper = search.settings.tol, search.lower, search.upper
-    verdicts = classify(system, reps, tol, lower, upper) if len(reps) else []
+    verdicts = classify(system, reps, tol, lower, upper, search.width) if len(reps) else []
     kept, counts = [], {"saddle": 0, "moving": 0}
     for members, rep, verdict in zip(groups, reps, verdicts):
-        if verdict.kind in counts:
-            counts[verdict.kind] += len(members)
+        if verdict.kind == "saddle":
+            counts["saddle"] += len(members)
         else:
+            if verdict.kind == "moving":
+                counts["moving"] += len(members)
             kept.append((len(members), rep, verdict))
-    return kept, counts
+    settled = [item for item in kept if item[2].kind != "moving"]
+    moving = [item for item in kept if item[2].kind == "moving"]
+    return merge_connected(system, settled, tol) + moving, counts
 
 
 def _solution(system: System, x: np.ndarray, verdict, count: int) -> Solution:
@@ -544,7 +576,7 @@ def _best(system, points, roots, floors) -> Solution | None:
     f = f[i]
     return Solution(
         values={n: float(v) for n, v in zip(system.names, points[i])},
-        kind="local-minimum",
+        kind="best-point",
         residual=float(np.abs(f).max(initial=0.0)),
         objective=float(objective[i]),
         starts=1,
@@ -622,7 +654,9 @@ def _reason(result: SolveResult, floors: list[Solution], starts: dict[str, int])
     return "budget" if starts["budget"] else "unsettled"
 
 
-def _warnings(own: dict[str, Any], starts: dict[str, int], roots: bool) -> list[str]:
+def _warnings(
+    own: dict[str, Any], starts: dict[str, int], reason: str | None
+) -> list[str]:
     notes = []
     used = max(starts["used"], 1)
     if starts["diverged"] and not own.get("line_search"):
@@ -636,7 +670,7 @@ def _warnings(own: dict[str, Any], starts: dict[str, int], roots: bool) -> list[
             f"{starts['undefined']} of {used} starts were dropped: the equations "
             "are undefined there (log or sqrt of a negative, division by zero)"
         )
-    if starts["budget"] > used // 2 and not roots:
+    if starts["budget"] > used // 2 and reason == "budget":
         notes.append(
             f"{starts['budget']} of {used} starts used the whole iteration budget; "
             "raise --max-iter or try another method"

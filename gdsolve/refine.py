@@ -34,8 +34,10 @@ MERGE_RTOL = 1e-6
 #: A Gauss-Newton step longer than this (relative to the point) means the point
 #: is not at a root even if its residual is small.
 STEP_RTOL = 1e-4
-#: Cosine between F and the range of J below which a point is stationary.
-STATIONARY_COS = 1e-6
+#: A point is stationary when moving each unknown by its own size (or a
+#: hundredth of the box width) would change the objective by less than this
+#: fraction, to first order.
+STATIONARY_REL = 1e-6
 
 
 @dataclass
@@ -87,19 +89,36 @@ def polish(
     )
 
 
-def _lm_step(j: np.ndarray, f: np.ndarray, damping: np.ndarray) -> np.ndarray:
-    """Solve ``(JᵀJ + λ·diag(JᵀJ)) δ = −Jᵀf`` for each point."""
+def _lm_step(
+    j: np.ndarray, f: np.ndarray, damping: np.ndarray, scale: np.ndarray | None = None
+) -> np.ndarray:
+    """Solve ``(JᵀJ + λ·D) δ = −Jᵀf`` for each point.
+
+    ``D`` is ``scale`` when given (the largest ``diag(JᵀJ)`` seen so far, as in
+    MINPACK, so an unknown whose column fades near the solution keeps its
+    damping), else ``diag(JᵀJ)`` with a small floor.
+    """
     jt = j.transpose(0, 2, 1)
     a = jt @ j
     g = (jt @ f[..., None])[..., 0]
-    diag = np.diagonal(a, axis1=1, axis2=2).copy()
-    floor = 1e-12 * diag.max(axis=1, keepdims=True) + 1e-200
+    if scale is None:
+        scale = _column_scale(a)
     idx = np.arange(a.shape[1])
-    a[:, idx, idx] += damping[:, None] * np.maximum(diag, floor)
+    a[:, idx, idx] += damping[:, None] * scale
     try:
         return -np.linalg.solve(a, g[..., None])[..., 0]
     except np.linalg.LinAlgError:
         return -(np.linalg.pinv(a) @ g[..., None])[..., 0]
+
+
+def _gram(j: np.ndarray) -> np.ndarray:
+    return j.transpose(0, 2, 1) @ j
+
+
+def _column_scale(a: np.ndarray) -> np.ndarray:
+    """Return ``diag(JᵀJ)`` from ``a = JᵀJ``, floored away from zero."""
+    diag = np.diagonal(a, axis1=1, axis2=2)
+    return np.maximum(diag, 1e-12 * diag.max(axis=1, keepdims=True) + 1e-200)
 
 
 def _polish_batch(system, x, lower, upper, steps) -> Polished:
@@ -112,12 +131,13 @@ def _polish_batch(system, x, lower, upper, steps) -> Polished:
     obj[~ok] = np.inf
     error = np.full(x.shape, np.inf)
     damping, growth = np.full(len(x), 1e-3), np.full(len(x), 2.0)
+    scale = _column_scale(_gram(j))
     active = ok.copy()
     for _ in range(steps):
         rows = np.flatnonzero(active)
         if rows.size == 0:
             break
-        delta = _lm_step(j[rows], f[rows], damping[rows])
+        delta = _lm_step(j[rows], f[rows], damping[rows], scale[rows])
         error[rows] = np.abs(delta)
         trial = np.clip(x[rows] + delta, lower, upper)
         ft, jt = system.evaluate(trial)
@@ -130,6 +150,7 @@ def _polish_batch(system, x, lower, upper, steps) -> Polished:
         acc = rows[better]
         x[acc], f[acc], obj[acc] = trial[better], ft[better], ot[better]
         j[acc] = system.dense(jt[better])
+        scale[acc] = np.maximum(scale[acc], _column_scale(_gram(j[acc])))
         shrink = np.maximum(1 / 3, 1 - (2 * np.clip(ratio, 0, 1) - 1) ** 3)
         damping[rows] = np.where(
             better, damping[rows] * shrink, damping[rows] * growth[rows]
@@ -192,6 +213,8 @@ class Verdict:
         error: Estimated distance to the exact solution (largest coordinate).
         dimension: For a root, the dimension of the solution set through it
             (0 when isolated).
+        flat: For a valley floor, whether it is a whole line or surface of
+            least-squares points rather than one.
     """
 
     kind: str
@@ -199,12 +222,25 @@ class Verdict:
     objective: float
     error: float
     dimension: int = 0
+    flat: bool = False
 
 
 def classify(
-    system: System, x: np.ndarray, tol: float, lower: np.ndarray, upper: np.ndarray
+    system: System,
+    x: np.ndarray,
+    tol: float,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    width: np.ndarray,
 ) -> list[Verdict]:
-    """Say what each distinct point is: root, valley floor, saddle or moving."""
+    """Say what each distinct point is: root, valley floor, saddle or moving.
+
+    A root has every ``|Fᵢ|`` within ``tol`` times the size of the terms of
+    equation ``i`` (``Σⱼ |∂Fᵢ/∂xⱼ · xⱼ|`` when that is above one), and a
+    Gauss-Newton step from it that moves no unknown by more than
+    ``STEP_RTOL`` of its size, or of a hundredth of the box width for an
+    unknown near zero.
+    """
     f, jv = system.evaluate(x)
     j = system.dense(jv)
     u, s, vt = np.linalg.svd(j, full_matrices=True)
@@ -213,16 +249,17 @@ def classify(
     keep = s > 1e-12 * s_max
     inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
     coeff = np.einsum("smk,sm->sk", u[:, :, :k], f) * inv
-    gn = np.abs(np.einsum("skn,sk->sn", vt[:, :k, :], coeff)).max(axis=1, initial=0.0)
+    step = np.abs(np.einsum("skn,sk->sn", vt[:, :k, :], coeff))
+    gn = step.max(axis=1, initial=0.0)
 
-    size = 1 + np.abs(x).max(axis=1)
-    row_scale = np.abs(j).max(axis=2) * np.abs(x).max(axis=1, keepdims=True)
+    row_scale = (np.abs(j) * np.abs(x)[:, None, :]).sum(axis=2)
     residual = np.abs(f).max(axis=1, initial=0.0)
     is_root = (np.abs(f) <= tol * np.maximum(1.0, row_scale)).all(axis=1)
-    is_root &= gn <= STEP_RTOL * size
+    is_root &= (step <= STEP_RTOL * (np.abs(x) + 0.01 * width)).all(axis=1)
     fnorm = np.linalg.norm(f, axis=1)
-    jtf = np.linalg.norm((j.transpose(0, 2, 1) @ f[..., None])[..., 0], axis=1)
-    stationary = jtf <= STATIONARY_COS * s_max[:, 0] * fnorm + 1e-300
+    slope = np.abs(2 * (j.transpose(0, 2, 1) @ f[..., None])[..., 0])
+    reach = np.abs(x) + 0.01 * width
+    stationary = (slope * reach).sum(axis=1) <= STATIONARY_REL * fnorm**2 + 1e-300
 
     verdicts = []
     for i in range(len(x)):
@@ -250,7 +287,8 @@ def gradient(system: System, x: np.ndarray) -> np.ndarray:
 
 
 def _find_saddles(system, x, verdicts, lower, upper) -> None:
-    """Mark valley floors whose objective Hessian has a negative eigenvalue."""
+    """Mark valley floors whose objective Hessian has a negative eigenvalue
+    (saddles) or a zero one (a line or surface of least-squares points)."""
     rows = [i for i, v in enumerate(verdicts) if v.kind == "local-minimum"]
     n = x.shape[1]
     if not rows or n > 200:
@@ -270,6 +308,8 @@ def _find_saddles(system, x, verdicts, lower, upper) -> None:
     for r, lowest, top in zip(rows, eig[:, 0], scale):
         if lowest < -1e-6 * top and not _on_bound(x[r], lower, upper):
             verdicts[r].kind = "saddle"
+        elif abs(lowest) <= 1e-8 * top:  # a direction along which nothing changes
+            verdicts[r].flat = True
 
 
 def _find_dimensions(system, x, vt, s, verdicts, lower, upper) -> None:
@@ -293,10 +333,83 @@ def _find_dimensions(system, x, vt, s, verdicts, lower, upper) -> None:
     if not tests:
         return
     back = polish(system, np.array(tests), lower, upper)
-    for (i, h), point, f in zip(owners, back.x, back.f):
+    _, jv = system.evaluate(back.x)
+    flat = ~np.abs(jv).any(axis=1) if jv.shape[1] else np.ones(len(back.x), bool)
+    for (i, h), point, f, constant in zip(owners, back.x, back.f, flat):
         moved = np.abs(point - x[i]).max()
-        stays_root = np.isfinite(f).all() and np.abs(f).max() <= 1e3 * max(
-            verdicts[i].residual, 1e-12
-        )
-        if stays_root and moved >= 0.3 * h:
+        level = 1e3 * max(verdicts[i].residual, 1e-12)
+        stays_root = np.isfinite(f).all() and np.abs(f).max() <= level
+        if stays_root and moved >= 0.3 * h and constant:
+            # The equations are numerically constant here (every term has
+            # faded to rounding, as tanh(x) - 1 for large x): not a root.
+            verdicts[i].kind, verdicts[i].dimension = "moving", 0
+        elif stays_root and moved >= 0.3 * h and verdicts[i].kind == "root":
             verdicts[i].dimension += 1
+
+
+#: Most distinct points compared pairwise when merging connected ones.
+MERGE_PAIRS_LIMIT = 400
+
+
+def merge_connected(
+    system: System, items: list[tuple[int, np.ndarray, Verdict]], tol: float
+) -> list[tuple[int, np.ndarray, Verdict]]:
+    """Merge distinct points that lie in one flat stretch of the landscape.
+
+    Near a singular root every point within rounding of it passes as a root,
+    and a least-squares minimum may be a whole line of points: grouping by
+    distance then lists one "solution" per start. Two isolated roots whose
+    midpoint is also a root, or two valley floors of the same height whose
+    midpoint is as low, are taken to be one. Distinct roots or minima have
+    higher ground between them.
+
+    Args:
+        system: The system as written.
+        items: ``(starts, point, verdict)`` per distinct point.
+        tol: The root tolerance.
+
+    Returns:
+        The merged items; a merged valley floor is marked ``flat``.
+    """
+    count = len(items)
+    if count < 2 or count > MERGE_PAIRS_LIMIT:
+        return items
+    points = np.array([x for _, x, _ in items])
+    i, j = np.triu_indices(count, 1)
+    middle = (points[i] + points[j]) / 2
+    f, jv = system.evaluate(middle)
+    scale = (np.abs(system.dense(jv)) * np.abs(middle)[:, None, :]).sum(axis=2)
+    mid_root = (np.abs(f) <= tol * np.maximum(1.0, scale)).all(axis=1)
+    mid_objective = np.einsum("ij,ij->i", f, f)
+
+    kind = np.array([v.kind for _, _, v in items])
+    isolated = np.array([v.dimension == 0 for _, _, v in items])
+    height = np.array([v.objective for _, _, v in items])
+    roots = (kind[i] == "root") & (kind[j] == "root") & isolated[i] & isolated[j]
+    floors = (kind[i] != "root") & (kind[j] != "root")
+    level = np.maximum(height[i], height[j]) * 1e-6 + 1e-300
+    same_height = (np.abs(height[i] - height[j]) <= level) & (
+        np.abs(mid_objective - height[i]) <= level
+    )
+    joined = (roots & mid_root) | (floors & same_height)
+
+    parent = list(range(count))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for a, b in zip(i[joined], j[joined]):
+        parent[find(a)] = find(b)
+    merged: dict[int, list[int]] = {}
+    for a in range(count):
+        merged.setdefault(find(a), []).append(a)
+    out = []
+    for members in merged.values():
+        best = min(members, key=lambda m: (items[m][2].residual, -items[m][0]))
+        verdict = items[best][2]
+        verdict.flat = verdict.flat or (verdict.kind != "root" and len(members) > 1)
+        out.append((sum(items[m][0] for m in members), items[best][1], verdict))
+    return out

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from gdsolve.result import SolveResult
@@ -33,21 +34,15 @@ def solution_table(result: SolveResult) -> Table:
     table = Table(title=result.message, title_justify="left", expand=False)
     table.add_column("#", justify="right")
     table.add_column("kind")
-    for name in result.variables:
-        table.add_column(name, justify="right")
+    for name in result.variables:  # digits wrap rather than being cut off
+        table.add_column(name, justify="right", overflow="fold")
     table.add_column("residual", justify="right")
     table.add_column("starts", justify="right")
     shown = result.solutions or ([result.best] if result.best else [])
     for i, s in enumerate(shown, 1):
-        style = KIND_STYLE.get(s.kind, "")
+        kind = Text(s.kind, style=KIND_STYLE.get(s.kind, ""))
         cells = [number(v) for v in s.values.values()]
-        table.add_row(
-            str(i),
-            f"[{style}]{s.kind}[/]",
-            *cells,
-            number(s.residual, 3),
-            str(s.starts),
-        )
+        table.add_row(str(i), kind, *cells, number(s.residual, 3), str(s.starts))
     return table
 
 

@@ -44,7 +44,9 @@ class Solution:
 
     Attributes:
         values: The unknowns by name.
-        kind: ``"root"`` or ``"local-minimum"`` (a valley floor above zero).
+        kind: ``"root"`` or ``"local-minimum"`` (a valley floor above zero); the
+            ``best`` point of a search that settled nowhere is a
+            ``"best-point"``: the lowest objective any start reached.
         residual: The largest absolute residual ``max |Fᵢ|``.
         objective: The sum of squared residuals ``Σ Fᵢ²``.
         starts: How many starts ended here.

@@ -66,6 +66,9 @@ class Descent:
         lower: Lower bound of each unknown (``-inf`` when free).
         upper: Upper bound of each unknown (``inf`` when free).
         width: Width of the search box per unknown; also the largest step.
+        weights: The factor each equation of the descended system carries
+            (see :class:`gdsolve.system.Balanced`); convergence is judged on
+            the residuals as written.
     """
 
     method: Method
@@ -78,6 +81,7 @@ class Descent:
     lower: np.ndarray
     upper: np.ndarray
     width: np.ndarray
+    weights: np.ndarray | None = None
 
 
 @dataclass
@@ -365,7 +369,8 @@ class _Walker:
     def _retire(self, iteration: int, still: np.ndarray) -> None:
         """Decide which starts are done, kick stuck ones, compact the arrays."""
         s = self.s
-        converged = _row_abs_max(self.f) <= s.tol
+        f = self.f if s.weights is None else self.f / s.weights
+        converged = _row_abs_max(f) <= s.tol
         diverged = (self.growth >= GROWTH_STREAK) & (self.obj > 1e6 * (self.first + 1))
         if not s.line_search:
             diverged |= self.obj > GROWTH_LIMIT * (self.first + 1e-12)

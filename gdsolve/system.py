@@ -492,5 +492,5 @@ def equation_weights(system: System, x: np.ndarray) -> np.ndarray:
     size = np.sqrt(ordered[middle, np.arange(system.n_equations)]) if len(x) else middle
     usable = (defined > 0) & np.isfinite(size) & (size > 0)
     weights = np.ones(system.n_equations)
-    weights[usable] = np.clip(1.0 / size[usable], 1e-12, 1e12)
+    weights[usable] = np.clip(1.0 / size[usable], 1e-8, 1e8)
     return weights

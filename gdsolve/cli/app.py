@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Callable, NoReturn
 
@@ -75,12 +76,22 @@ def guarded(run: Callable[[], Any], json_output: bool = False) -> Any:
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     except BrokenPipeError:
         _quiet_broken_pipe()
+    except OSError as error:  # stdout or a file could not be written
+        fail(GdsolveError(f"cannot write the output: {error.strerror or error}"))
+    except Exception as error:  # a fault of gdsolve itself, not of the input
+        if os.environ.get("GDSOLVE_DEBUG"):
+            raise
+        fail(
+            GdsolveError(
+                f"internal error ({type(error).__name__}: {error}); "
+                "set GDSOLVE_DEBUG=1 to see where, and please report it"
+            ),
+            json_output,
+        )
 
 
 def _quiet_broken_pipe() -> NoReturn:
     """Stop quietly when the reader of stdout went away (``| head``)."""
-    import os
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     raise typer.Exit(ExitCode.OK)
