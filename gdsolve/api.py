@@ -56,6 +56,9 @@ from gdsolve.system import (
 
 Interval = tuple[float, float]
 
+#: Most random starts in one solve.
+MAX_STARTS = 1_000_000
+
 #: With polishing on, the descent hands a start over to the polishing steps
 #: once every residual is within this; they take it the rest of the way.
 HANDOFF = 1e-6
@@ -131,9 +134,15 @@ class Settings:
             )
         if self.starts < 0 or (self.starts == 0 and not self.start_points):
             raise OptionError(f"starts must be at least 1, got {self.starts}")
+        if self.starts > MAX_STARTS:
+            raise OptionError(f"starts must be at most {MAX_STARTS}, got {self.starts}")
+        if self.seed is not None and not 0 <= self.seed < 2**63:
+            raise OptionError(f"seed must be between 0 and 2**63 - 1, got {self.seed}")
+        if not math.isfinite(self.tol) or not math.isfinite(self.noise):
+            raise OptionError("tol and noise must be finite numbers")
         if self.max_iter < 0:
             raise OptionError(f"max-iter must not be negative, got {self.max_iter}")
-        if not self.tol > 0:
+        if not self.tol > 0:  # also refuses NaN
             raise OptionError(f"tol must be positive, got {self.tol}")
         if not self.noise >= 0:
             raise OptionError(f"noise must not be negative, got {self.noise}")
@@ -141,7 +150,8 @@ class Settings:
             raise OptionError("patience and max-rounds must be at least 1")
         if self.batch_size is not None and self.batch_size < 1:
             raise OptionError(f"batch size must be at least 1, got {self.batch_size}")
-        for name, interval in {"box": self.box, **self.boxes}.items():
+        _check_interval("every unknown", self.box)
+        for name, interval in self.boxes.items():
             _check_interval(name, interval)
 
     def resolved(self) -> dict[str, Any]:
@@ -164,10 +174,15 @@ class Settings:
 
 def _check_interval(name: str, interval: Interval) -> None:
     low, high = interval
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+    if not (abs(low) <= MAX_BOX and abs(high) <= MAX_BOX and low < high):
         raise OptionError(
-            f"box for {name} must be LO:HI with LO < HI, got {low}:{high}"
+            f"box for {name} must be LO:HI with LO < HI and both within "
+            f"±{MAX_BOX:g}, got {low}:{high}"
         )
+
+
+#: Largest magnitude of a box limit, far from float64 overflow.
+MAX_BOX = 1e100
 
 
 def prepare(
@@ -191,6 +206,8 @@ def prepare(
     """
     if isinstance(equations, str):
         equations = [equations]
+    if setup_timeout is not None and not 0 < setup_timeout < math.inf:
+        raise OptionError(f"setup timeout must be a positive number, got {setup_timeout}")
     parsed = parse_system(list(equations), variables=variables, params=params)
     return build_system(parsed, timeout=setup_timeout)
 
@@ -254,13 +271,14 @@ def solve_system(
     settings = replace(settings, seed=seed)
     rng = np.random.default_rng(seed)
     own = settings.resolved()
+    _check_memory(system, settings.starts + len(settings.start_points))
     lower, upper = _bounds(system, settings)
     low, high = _box(system, settings, lower, upper)
-    x0 = _starting_points(system, settings, low, high, rng)
-    search = _Search(system, settings, own, lower, upper, low, high)
-    search.balanced = Balanced(system, equation_weights(system, x0))
 
     with np.errstate(all="ignore"):  # non-finite values are handled as they come
+        x0 = _starting_points(system, settings, low, high, rng)
+        search = _Search(system, settings, own, lower, upper, low, high)
+        search.balanced = Balanced(system, equation_weights(system, x0))
         walk = search.round(search.balanced, x0, rng, record_paths, trace, progress)
         if settings.all_roots:
             search.more_rounds(rng, progress)
@@ -357,6 +375,22 @@ class _Search:
 def _batch_size(system: System, settings: Settings) -> int:
     size = settings.batch_size or max(1, system.n_equations // 2)
     return min(size, system.n_equations)
+
+
+#: Memory the arrays of one descent may take, in bytes.
+MEMORY_BUDGET = 2 * 1024**3
+
+
+def _check_memory(system: System, starts: int) -> None:
+    """Refuse more starts than the descent's arrays can hold in memory."""
+    n, m, nnz = system.n_unknowns, system.n_equations, system.nnz
+    per_start = 8 * 3 * (8 * n + 4 * m + 3 * nnz + 16)  # arrays and temporaries
+    most = max(1, MEMORY_BUDGET // per_start)
+    if starts > most:
+        raise OptionError(
+            f"{starts} starts need more than {MEMORY_BUDGET // 1024**3} GiB for "
+            f"this system of {n} unknowns; use at most {most} starts"
+        )
 
 
 def _bounds(system: System, settings: Settings) -> tuple[np.ndarray, np.ndarray]:

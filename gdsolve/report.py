@@ -97,14 +97,19 @@ def csv_rows(
 ) -> list[list[Any]]:
     """Return CSV rows (one per solution) for one system's JSON record.
 
-    A system without solutions, or one that failed, gets one row that says so
-    in the ``kind`` column and leaves the values empty.
+    A system without solutions gets one row with its status in the ``kind``
+    column and its best least-squares point, if any; one that failed gets a
+    row with empty values.
     """
     unknowns = list(unknowns)
     solutions = record.get("solutions") or []
     if not solutions:
         kind = record.get("status", "error")
-        return [[name, "", kind, "", ""] + [""] * len(unknowns)]
+        best = record.get("best")
+        if not best:
+            return [[name, "", kind, "", ""] + [""] * len(unknowns)]
+        values = [_cell(best["values"].get(u)) for u in unknowns]
+        return [[name, "", kind, _cell(best["residual"]), "", *values]]
     rows = []
     for i, s in enumerate(solutions, 1):
         values = [_cell(s["values"].get(u)) for u in unknowns]

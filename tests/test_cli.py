@@ -299,3 +299,57 @@ def test_stdin_that_is_not_utf8_is_named(cli):
     result = cli("solve", "-", input=b"x\xff = 1\n")
     assert result.exit_code == 2
     assert "stdin is not UTF-8 text (byte 2 is not valid)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--seed", "-1"], "seed must be between 0 and 2**63 - 1, got -1"),
+        (["--setup-timeout", "nan"], "setup timeout must be a positive number, got nan"),
+        (["--setup-timeout", "0"], "setup timeout must be a positive number, got 0.0"),
+        (["--starts", "2000000"], "starts must be at most 1000000"),
+        (["--box", "-1e300:1e300"], "within ±1e+100"),
+        (["--tol", "nan"], "tol and noise must be finite numbers"),
+    ],
+)
+def test_out_of_range_settings_are_refused_without_a_traceback(cli, args, message):
+    result = cli("solve", "x^2 = 4", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_too_many_starts_for_a_large_system_is_refused(cli):
+    equations = "; ".join(f"x{i} = {i}" for i in range(200))
+    result = cli("solve", equations, "--starts", "900000")
+    assert result.exit_code == 2
+    assert "starts need more than 2 GiB" in result.stderr
+
+
+def test_an_equation_starting_with_two_minus_signs(cli):
+    result = cli("solve", "--x = 3", "-f", "json", "--seed", "1")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["solutions"][0]["values"]["x"] == pytest.approx(3.0)
+
+
+def test_csv_without_a_root_carries_the_best_point(cli):
+    result = cli("solve", "x^2 + 1 = 0", "-f", "csv", "--seed", "1")
+    assert result.exit_code == 1
+    row = result.stdout.strip().splitlines()[1].split(",")
+    assert row[2] == "local-minimum" and float(row[3]) == pytest.approx(1.0)
+    assert abs(float(row[5])) < 1e-6
+
+
+def test_unwritable_output_is_an_error_not_a_traceback():
+    done = subprocess.run(RUN + ["solve", "x^2 = 4", "--seed", "1"],
+                          stdout=open("/dev/full", "w"), stderr=subprocess.PIPE,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert "cannot write the output" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_warnings_of_overflowing_powers_stay_silent(cli):
+    result = cli("solve", "x^1000 = 2", "-q", "--seed", "1")
+    assert result.exit_code == 0
+    assert "Warning" not in result.stderr

@@ -181,3 +181,42 @@ def test_no_root_outcomes_say_why():
     assert budget.status == "no-root-found" and budget.reason == "budget"
     assert budget.to_dict()["reason"] == "budget"
     assert solve(["x^2 = 4"], seed=1).reason is None
+
+
+def test_a_singular_root_is_one_root_not_a_cloud_of_them():
+    result = solve(["x*y = 0", "x - y = 0"], seed=1)
+    assert len(result.roots) == 1
+    assert result.roots[0].x == pytest.approx([0.0, 0.0], abs=1e-6)
+    assert result.roots[0].starts == 64
+
+
+def test_a_root_where_the_jacobian_vanishes_is_reached():
+    result = solve(["(x-1)^2 + (y-1)^2 = 0"], seed=1)
+    assert result.status == "solved"
+    assert [r.x for r in result.roots] == [pytest.approx([1.0, 1.0], abs=1e-6)]
+
+
+def test_a_valley_floor_in_one_unknown_is_found():
+    result = solve(["x^3 - 2x - 5 = 0"], seed=1)
+    assert [r.x for r in result.roots] == [pytest.approx([2.0945514815423265])]
+    floor = next(s for s in result.solutions if s.kind == "local-minimum")
+    assert floor.x == pytest.approx([-math.sqrt(2 / 3)], abs=1e-6)
+    assert floor.residual == pytest.approx(5 - 4 * math.sqrt(2 / 3) / 3, abs=1e-9)
+
+
+def test_equations_that_fade_to_a_constant_have_no_root_there():
+    result = solve(["tanh(x) = 1"], seed=1)
+    assert result.roots == []
+    assert result.status == "no-root-found"
+
+
+def test_a_line_of_least_squares_points_is_one_valley_floor():
+    result = solve(["x + y = 1", "x + y = 2"], seed=1)
+    assert len(result.solutions) == 1
+    assert result.solutions[0].objective == pytest.approx(0.5)
+    assert any("not isolated" in w for w in result.warnings)
+
+
+def test_a_large_unknown_does_not_loosen_the_root_test_of_another_equation():
+    result = solve(["p = 1e7", "q^2 + 1 = 0"], seed=1, box=(-10.0, 10.0))
+    assert result.status == "no-root-found"

@@ -11,9 +11,10 @@ from gdsolve.cli import solve as _solve  # noqa: F401  (registers commands)
 from gdsolve.cli import batch as _batch  # noqa: F401  (registers commands)
 from gdsolve.cli import plot as _plot  # noqa: F401  (registers commands)
 
-#: An argument that starts with a single '-' and holds an operator, a space or
-#: '=' is an equation: no short option of gdsolve looks like that.
-_EQUATION_LIKE = re.compile(r"^-(?!-)(.*)[\s=+*/^()\u2212]")
+#: An argument that starts with '-' and holds an operator or a space is an
+#: equation (no option of gdsolve looks like that), and so is one that starts
+#: with a single '-' and holds '='. ``--name=value`` stays an option.
+_EQUATION_LIKE = re.compile(r"^-(.*[\s+*/^()\u2212]|(?!-).*=)")
 
 
 def protect_equations(argv: list[str]) -> list[str]:

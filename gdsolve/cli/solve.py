@@ -28,6 +28,8 @@ def read_equation_lines(text: str) -> list[str]:
 def gather_equations(equations: list[str] | None) -> list[str]:
     """Take equations from the arguments, or from stdin for '-' or a pipe."""
     equations = list(equations or [])
+    if sys.stdin is None and (not equations or equations == ["-"]):
+        raise InputError("no equations given and no stdin to read them from")
     if equations == ["-"] or (not equations and not sys.stdin.isatty()):
         data = sys.stdin.buffer.read(STDIN_LIMIT + 1)
         if len(data) > STDIN_LIMIT:
