@@ -184,7 +184,8 @@ def generate_source(
     Args:
         parsed: The system.
         backend: ``"sympy"``, ``"symengine"`` or ``"auto"``: for systems with
-            more than a few hundred Jacobian entries SymEngine (much faster)
+            more than a few hundred Jacobian entries or a thousand characters
+            of equations, SymEngine (much faster)
             when it is installed and handles every function in the system,
             SymPy otherwise. SymPy is the reference.
     """
@@ -249,7 +250,8 @@ def _backend(parsed: ParsedSystem, choice: str) -> _Library:
         raise SetupError(f"unknown symbolic backend {choice!r}")
     if choice == "sympy":
         return _Library("sympy")
-    if choice == "auto" and sum(len(r.free_symbols) for r in parsed.residuals) < 200:
+    small = sum(len(r.free_symbols) for r in parsed.residuals) < 200
+    if choice == "auto" and small and sum(map(len, parsed.equations)) < 1000:
         return _Library("sympy")  # quick enough, and no SymEngine start-up cost
     try:
         import symengine  # noqa: F401
