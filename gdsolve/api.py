@@ -535,13 +535,16 @@ def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveRes
             f"{system.n_equations}x{system.n_unknowns} Jacobians fit in memory"
         )
     if settings.all_roots:
-        result.search = _completeness(search, roots)
+        result.search = _completeness(search, roots, floors)
     return result
 
 
-def _completeness(search: _Search, roots: list[Solution]) -> dict[str, Any]:
+def _completeness(
+    search: _Search, roots: list[Solution], floors: list[Solution]
+) -> dict[str, Any]:
     """How complete an ``--all`` search is, from how often each root was hit."""
     unseen, chance = missed_root_estimate([r.starts for r in roots])
+    settled = sum(s.starts for s in roots + floors)
     return {
         "rounds": search.rounds,
         "rounds_without_new_root": search.quiet_rounds,
@@ -550,6 +553,7 @@ def _completeness(search: _Search, roots: list[Solution]) -> dict[str, Any]:
         "roots_reached_twice": sum(1 for r in roots if r.starts == 2),
         "estimated_unseen_roots": unseen,
         "chance_next_start_finds_new_root": chance,
+        "starts_at_no_solution": max(0, int(len(search.reasons)) - settled),
     }
 
 

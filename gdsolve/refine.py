@@ -347,6 +347,10 @@ def _find_dimensions(system, x, vt, s, verdicts, lower, upper) -> None:
             verdicts[i].dimension += 1
 
 
+#: Where between two points the landscape is looked at, as fractions of the
+#: way; uneven, so that the middle root of three equally spaced ones does not
+#: join the outer two.
+_BETWEEN = (0.29, 0.5, 0.73)
 #: Most distinct points compared pairwise when merging connected ones.
 MERGE_PAIRS_LIMIT = 400
 
@@ -358,10 +362,10 @@ def merge_connected(
 
     Near a singular root every point within rounding of it passes as a root,
     and a least-squares minimum may be a whole line of points: grouping by
-    distance then lists one "solution" per start. Two isolated roots whose
-    midpoint is also a root, or two valley floors of the same height whose
-    midpoint is as low, are taken to be one. Distinct roots or minima have
-    higher ground between them.
+    distance then lists one "solution" per start. Two isolated roots with
+    roots at several places between them, or two valley floors of the same
+    height with equally low ground between them, are taken to be one.
+    Distinct roots or minima have higher ground between them.
 
     Args:
         system: The system as written.
@@ -376,22 +380,20 @@ def merge_connected(
         return items
     points = np.array([x for _, x, _ in items])
     i, j = np.triu_indices(count, 1)
-    middle = (points[i] + points[j]) / 2
-    f, jv = system.evaluate(middle)
-    scale = (np.abs(system.dense(jv)) * np.abs(middle)[:, None, :]).sum(axis=2)
-    mid_root = (np.abs(f) <= tol * np.maximum(1.0, scale)).all(axis=1)
-    mid_objective = np.einsum("ij,ij->i", f, f)
-
     kind = np.array([v.kind for _, _, v in items])
     isolated = np.array([v.dimension == 0 for _, _, v in items])
     height = np.array([v.objective for _, _, v in items])
+    level = np.maximum(height[i], height[j]) * 1e-6 + 1e-300
     roots = (kind[i] == "root") & (kind[j] == "root") & isolated[i] & isolated[j]
     floors = (kind[i] != "root") & (kind[j] != "root")
-    level = np.maximum(height[i], height[j]) * 1e-6 + 1e-300
-    same_height = (np.abs(height[i] - height[j]) <= level) & (
-        np.abs(mid_objective - height[i]) <= level
-    )
-    joined = (roots & mid_root) | (floors & same_height)
+    floors &= np.abs(height[i] - height[j]) <= level
+    for t in _BETWEEN:  # several places, so equally spaced roots stay apart
+        between = points[i] + t * (points[j] - points[i])
+        f, jv = system.evaluate(between)
+        scale = (np.abs(system.dense(jv)) * np.abs(between)[:, None, :]).sum(axis=2)
+        roots &= (np.abs(f) <= tol * np.maximum(1.0, scale)).all(axis=1)
+        floors &= np.abs(np.einsum("ij,ij->i", f, f) - height[i]) <= level
+    joined = roots | floors
 
     parent = list(range(count))
 

@@ -47,19 +47,26 @@ def solution_table(result: SolveResult) -> Table:
 
 
 def summary_line(result: SolveResult) -> str:
-    """One line on how the starts ended, the method and the time."""
+    """One line on the method, the time, and how the starts ended.
+
+    The descent's counts say where each start stopped; the counts after
+    polishing say how many ended on saddles or still moving, which are not
+    reported as solutions.
+    """
     st = result.starts
-    parts = [f"{st['used']} starts", f"{st['converged']} converged"]
-    for key in ("stationary", "budget", "diverged", "undefined", "saddle", "moving"):
+    labels = {"budget": "out of iterations", "stationary": "stationary"}
+    descent = [f"{st['used']} starts", f"{st['converged']} converged"]
+    for key in ("stationary", "budget", "diverged", "undefined"):
         if st.get(key):
-            label = {"budget": "out of iterations", "undefined": "undefined"}.get(
-                key, key
-            )
-            parts.append(f"{st[key]} {label}")
-    return (
-        f"method {result.method}, seed {result.seed}, {result.iterations} iterations, "
-        f"{result.seconds:.2f} s; " + ", ".join(parts)
+            descent.append(f"{st[key]} {labels.get(key, key)}")
+    after = [f"{st[k]} {k}" for k in ("saddle", "moving") if st.get(k)]
+    line = (
+        f"method {result.method}, seed {result.seed}, {result.iterations} "
+        f"iterations, {result.seconds:.2f} s; descent: " + ", ".join(descent)
     )
+    if after:
+        line += "; after polishing, not reported: " + ", ".join(after)
+    return line
 
 
 def print_table(result: SolveResult, out: Console, err: Console, quiet: bool) -> None:
@@ -163,7 +170,10 @@ def trace_table(
     tail: int = 5,
 ) -> Table:
     """Return one start's iterations as a table, eliding the middle of long runs."""
-    table = Table(title=f"start {index + 1}", title_justify="left")
+    table = Table(
+        title=f"start {index + 1} (objective of the balanced equations)",
+        title_justify="left",
+    )
     for name in ("iteration", "objective", "|gradient|", "step"):
         table.add_column(name, justify="right")
     shown = rows if len(rows) <= head + tail else rows[:head] + [None] + rows[-tail:]
@@ -200,6 +210,12 @@ def print_search(result: SolveResult, err: Console) -> None:
         f"{s['roots_reached_once']} roots were reached by one start and "
         f"{s['roots_reached_twice']} by two, so about "
         f"{s['estimated_unseen_roots']:.2g} roots may be unseen (chance the next "
-        f"start finds a new one: {s['chance_next_start_finds_new_root']:.2g})",
+        f"start finds a new one: {s['chance_next_start_finds_new_root']:.2g})"
+        + (
+            f"; but {s['starts_at_no_solution']} starts settled nowhere, so "
+            "these figures understate what may be missing"
+            if 2 * s["starts_at_no_solution"] > s["starts_used"]
+            else ""
+        ),
         highlight=False,
     )

@@ -220,3 +220,12 @@ def test_a_line_of_least_squares_points_is_one_valley_floor():
 def test_a_large_unknown_does_not_loosen_the_root_test_of_another_equation():
     result = solve(["p = 1e7", "q^2 + 1 = 0"], seed=1, box=(-10.0, 10.0))
     assert result.status == "no-root-found"
+
+
+def test_equally_spaced_roots_stay_apart():
+    result = solve(["(x - 2)*x*(x + 2) = 0"], seed=1)
+    assert [r.x for r in result.roots] == [
+        pytest.approx([-2.0]), pytest.approx([0.0], abs=1e-12), pytest.approx([2.0])
+    ]
+    plane_roots = solve(["(x - y)*(x - y - 2)*(x - y + 2) = 0", "x + y = 0"], seed=1)
+    assert len(plane_roots.roots) == 3
