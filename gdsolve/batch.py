@@ -128,6 +128,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequence
 
 from gdsolve.errors import ExitCode, GdsolveError, OptionError, ParseError
+from gdsolve.values import read_number
 
 #: Most bytes in one line of a batch file (without its line end).
 LINE_BYTES = 1 << 20
@@ -400,16 +401,7 @@ class _Block:
 
 
 def _number(text: str, what: str, allow_open: bool = False) -> float | None:
-    text = text.strip()
-    if allow_open and text in ("", "inf", "+inf", "-inf"):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise DirectiveError(f"{what}: {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise DirectiveError(f"{what}: {text!r} is not a finite number")
-    return value
+    return read_number(text, what, DirectiveError, allow_open)
 
 
 def _integer(text: str, what: str, least: int) -> int:

@@ -21,7 +21,8 @@ MARKER = "/tmp/gdsolve_hostile_marker_*"
 #: input -> words the error must contain
 REJECTED = {
     "__import__('os').system('touch /tmp/gdsolve_hostile_marker_1') = 0": "unexpected character",
-    "(lambda: __import__('os').system('touch /tmp/gdsolve_hostile_marker_2'))() = 0": "unexpected character",
+    "(lambda: __import__('os').system('touch /tmp/gdsolve_hostile_marker_2'))()"
+    " = 0": "unexpected character",
     "loadtxt(x) + fromfile(y) = 1": "unknown function 'loadtxt'",
     "10**10**10 = x": "too large",
     "factorial(10**9) + binomial(10**9, 5*10**8) = y": "unknown function 'factorial'",

@@ -8,13 +8,13 @@ stays fast.
 
 from __future__ import annotations
 
-import math
 from enum import Enum
 from typing import Annotated, Any, Optional
 
 import typer
 
 from gdsolve.errors import OptionError
+from gdsolve.values import read_number
 
 
 class MethodName(str, Enum):
@@ -264,16 +264,7 @@ def split_names(text: str | None) -> list[str] | None:
 
 def number(text: str, option: str, allow_open: bool = False) -> float | None:
     """Read a number from an option value; an empty text is an open end."""
-    text = text.strip()
-    if allow_open and text in ("", "inf", "+inf", "-inf"):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise OptionError(f"{option}: {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise OptionError(f"{option}: {text!r} is not a finite number")
-    return value
+    return read_number(text, option, OptionError, allow_open)
 
 
 def assignments(items: list[str] | None, option: str) -> dict[str, str]:
