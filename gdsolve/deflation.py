@@ -2,9 +2,10 @@
 
 Once roots ``r₁ … r_k`` are known, the starts of a new round descend on
 
-    F̃(x) = M(x) · F(x),   M(x) = Πⱼ (1 / ‖(x − rⱼ) / w‖² + 1),
+    F̃(x) = M(x) · F(x),   M(x) = Πⱼ (1 / ‖(x − rⱼ) / u‖² + 1),
 
-where ``w`` is the width of the search box per unknown. ``F̃`` has the same
+where ``u`` is :data:`REACH` times the width of the search box per unknown:
+the distance within which a known root repels. ``F̃`` has the same
 roots as ``F`` except the known ones, near which it grows without bound, so a
 start that would have slid into a known root's basin is pushed elsewhere.
 End points are then polished on the original ``F``.
@@ -22,6 +23,11 @@ import numpy as np
 
 from gdsolve.system import System
 
+#: How far a known root repels, as a fraction of the search box's width. With
+#: the whole width, every known root repels everywhere and their product
+#: flattens the landscape; a fiftieth leaves the other basins as they were.
+REACH = 0.02
+
 
 class DeflatedSystem:
     """A :class:`~gdsolve.system.System` look-alike that repels known roots.
@@ -32,25 +38,26 @@ class DeflatedSystem:
     Args:
         system: The original system.
         roots: Known roots, shape ``(k, unknowns)``.
-        width: Width of the search box per unknown, to measure distances.
+        width: Width of the search box per unknown, which sets the distance
+            a known root repels over.
     """
 
     def __init__(self, system: System, roots: np.ndarray, width: np.ndarray) -> None:
         self.system = system
         self.roots = np.asarray(roots, dtype=float).reshape(-1, system.n_unknowns)
-        self.width = width
+        self.unit = width * REACH
         self.n_equations, self.n_unknowns = system.n_equations, system.n_unknowns
         self.rows = np.repeat(np.arange(self.n_equations), self.n_unknowns)
         self.cols = np.tile(np.arange(self.n_unknowns), self.n_equations)
 
     def _factor(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``M(x)`` and ``∇M(x)`` for each point."""
-        diff = (x[:, None, :] - self.roots[None]) / self.width
+        diff = (x[:, None, :] - self.roots[None]) / self.unit
         dist2 = np.maximum(np.einsum("skn,skn->sk", diff, diff), 1e-300)
         terms = 1.0 / dist2 + 1.0
         factor = np.prod(terms, axis=1)
         # d/dx log(1/d² + 1) = −2·diff / (w·d⁴·(1/d² + 1))
-        dlog = -2.0 * diff / (self.width * (dist2**2 * terms)[..., None])
+        dlog = -2.0 * diff / (self.unit * (dist2**2 * terms)[..., None])
         return factor, factor[:, None] * dlog.sum(axis=1)
 
     def residuals(self, x: np.ndarray) -> np.ndarray:

@@ -229,3 +229,11 @@ def test_equally_spaced_roots_stay_apart():
     ]
     plane_roots = solve(["(x - y)*(x - y - 2)*(x - y + 2) = 0", "x + y = 0"], seed=1)
     assert len(plane_roots.roots) == 3
+
+
+def test_all_mode_finds_every_root_of_a_product_system():
+    equations = ["(a + b - 1)*(a + b + 1)", "(b + c - 2)*(b + c)", "(c - 1)*(c + 2)"]
+    result = solve(equations, all_roots=True, seed=0, box=(-6.0, 6.0))
+    assert len(result.roots) == 8
+    for root in result.roots:
+        assert root.residual < 1e-10
