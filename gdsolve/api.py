@@ -146,6 +146,7 @@ class Settings:
             raise OptionError(f"tol must be positive, got {self.tol}")
         if not self.noise >= 0:
             raise OptionError(f"noise must not be negative, got {self.noise}")
+        self._check_method_settings()
         if self.patience < 1 or self.max_rounds < 1:
             raise OptionError("patience and max-rounds must be at least 1")
         if self.batch_size is not None and self.batch_size < 1:
@@ -153,6 +154,21 @@ class Settings:
         _check_interval("every unknown", self.box)
         for name, interval in self.boxes.items():
             _check_interval(name, interval)
+
+    def _check_method_settings(self) -> None:
+        """Refuse settings the chosen method does not use, rather than ignore them."""
+        own = METHODS[self.method].defaults
+        for key in ("lr", "momentum", "beta1", "beta2", "eps", "batch_size"):
+            if getattr(self, key) is not None and key not in own:
+                option = "--" + key.replace("_", "-")
+                raise OptionError(
+                    f"{option} does not apply to method {self.method} "
+                    "(see 'gdsolve methods')"
+                )
+        if self.line_search is not None and self.method != "gd":
+            raise OptionError(f"--line-search applies to gd, not {self.method}")
+        if self.line_search and self.lr is not None:
+            raise OptionError("--lr sets a fixed step; leave out --line-search")
 
     def resolved(self) -> dict[str, Any]:
         """Return the method's settings with its defaults filled in."""

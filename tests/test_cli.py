@@ -353,3 +353,18 @@ def test_warnings_of_overflowing_powers_stay_silent(cli):
     result = cli("solve", "x^1000 = 2", "-q", "--seed", "1")
     assert result.exit_code == 0
     assert "Warning" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--momentum", "0.5"], "--momentum does not apply to method gd"),
+        (["-m", "sgd", "--beta1", "0.8"], "--beta1 does not apply to method sgd"),
+        (["-m", "adam", "--fixed-step"], "--line-search applies to gd, not adam"),
+        (["--line-search", "--lr", "0.1"], "--lr sets a fixed step"),
+    ],
+)
+def test_options_the_method_does_not_use_are_refused(cli, args, message):
+    result = cli("solve", "x^2 = 4", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
