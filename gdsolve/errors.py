@@ -49,9 +49,12 @@ class ParseError(InputError):
         self.text = text
         self.position = position
         self.equation = equation
+        self.line: int | None = None  # set when the equation came from a file
 
     def __str__(self) -> str:
         where = f"equation {self.equation}: " if self.equation else ""
+        if self.line:
+            where = f"line {self.line}: "
         if not self.text or self.position is None:
             return where + self.message
         shown = self.text.replace("\t", " ").replace("\n", " ")

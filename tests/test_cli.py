@@ -368,3 +368,9 @@ def test_options_the_method_does_not_use_are_refused(cli, args, message):
     result = cli("solve", "x^2 = 4", *args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_errors_in_equations_from_stdin_name_the_line(cli):
+    result = cli("solve", "-", input="# a system\nx^2 = 4; z = 1\n\ny + = 2\n")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("gdsolve: error: line 4: unexpected '='")

@@ -9,25 +9,50 @@ import typer
 
 from gdsolve.cli import options as o
 from gdsolve.cli.app import app, guarded, stderr, stdout
-from gdsolve.errors import ExitCode, InputError
+from gdsolve.errors import ExitCode, InputError, ParseError
 
 #: Most bytes read from stdin for one system.
 STDIN_LIMIT = 1_000_000
 
 
+
 def read_equation_lines(text: str) -> list[str]:
     """Return the equations in text: one per line, '#' comments and blanks skipped."""
+    return [line for _, line in numbered_lines(text)]
+
+
+def numbered_lines(text: str) -> list[tuple[int, str]]:
+    """Return ``(line number, text)`` of each line that holds equations."""
     out = []
-    for line in text.lstrip("\ufeff").splitlines():
+    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if line:
-            out.append(line)
+            out.append((number, line))
     return out
+
+
+def line_of_equation(lines: list[tuple[int, str]], index: int) -> int | None:
+    """Return the line that holds equation ``index`` (1-based, after ';' splits)."""
+    from gdsolve.parsing import split_equations
+
+    count = 0
+    for number, line in lines:
+        count += len(split_equations([line]))
+        if index <= count:
+            return number
+    return None
 
 
 def gather_equations(equations: list[str] | None) -> list[str]:
     """Take equations from the arguments, or from stdin for '-' or a pipe."""
-    equations = list(equations or [])
+    return gather_numbered(equations)[0]
+
+
+def gather_numbered(
+    equations: list[str] | None,
+) -> tuple[list[str], list[tuple[int, str]]]:
+    """Like :func:`gather_equations`, with the numbered lines read from stdin."""
+    equations, lines = list(equations or []), []
     if sys.stdin is None and (not equations or equations == ["-"]):
         raise InputError("no equations given and no stdin to read them from")
     if equations == ["-"] or (not equations and not sys.stdin.isatty()):
@@ -40,7 +65,8 @@ def gather_equations(equations: list[str] | None) -> list[str]:
             raise InputError(
                 f"stdin is not UTF-8 text (byte {error.start + 1} is not valid)"
             ) from None
-        equations = read_equation_lines(text)
+        lines = numbered_lines(text)
+        equations = [line for _, line in lines]
         if not equations:
             raise InputError("no equations on stdin")
     elif not equations:
@@ -52,7 +78,7 @@ def gather_equations(equations: list[str] | None) -> list[str]:
         raise typer.Exit(ExitCode.BAD_INPUT)
     elif "-" in equations:
         raise InputError("'-' (read stdin) must be the only equation argument")
-    return equations
+    return equations, lines
 
 
 def method_settings(
@@ -118,7 +144,7 @@ def solve(
     def run() -> ExitCode:
         from gdsolve.api import solve as solve_equations
 
-        texts = gather_equations(equations)
+        texts, lines = gather_numbered(equations)
         settings = method_settings(
             method, lr, line_search, momentum, beta1, beta2, eps, batch_size
         )
@@ -135,7 +161,7 @@ def solve(
             patience=patience,
             max_rounds=max_rounds,
         )
-        with _progress(quiet) as progress:
+        with _progress(quiet) as progress, _name_lines(lines):
             result = solve_equations(
                 texts,
                 variables=o.split_names(vars),
@@ -167,6 +193,20 @@ def _emit(result, output: o.Format, quiet: bool) -> None:
         report.print_search(result, stderr())
         if result.extra.get("trace"):
             report.print_trace(result, stderr())
+
+
+class _name_lines:
+    """Name the stdin line of an equation with an error, not its number."""
+
+    def __init__(self, lines: list[tuple[int, str]]) -> None:
+        self.lines = lines
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, trace) -> None:
+        if isinstance(error, ParseError) and error.equation and self.lines:
+            error.line = line_of_equation(self.lines, error.equation)
 
 
 class _progress:
