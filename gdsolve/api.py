@@ -223,7 +223,9 @@ def prepare(
     if isinstance(equations, str):
         equations = [equations]
     if setup_timeout is not None and not 0 < setup_timeout < math.inf:
-        raise OptionError(f"setup timeout must be a positive number, got {setup_timeout}")
+        raise OptionError(
+            f"setup timeout must be a positive number, got {setup_timeout}"
+        )
     parsed = parse_system(list(equations), variables=variables, params=params)
     return build_system(parsed, timeout=setup_timeout)
 
@@ -293,12 +295,13 @@ def solve_system(
 
     with np.errstate(all="ignore"):  # non-finite values are handled as they come
         x0 = _starting_points(system, settings, low, high, rng)
-        search = _Search(system, settings, own, lower, upper, low, high)
-        search.balanced = Balanced(system, equation_weights(system, x0))
+        balanced = Balanced(system, equation_weights(system, x0))
+        search = _Search(system, balanced, settings, own, lower, upper, low, high)
         walk = search.round(search.balanced, x0, rng, record_paths, trace, progress)
         if settings.all_roots:
-            search.more_rounds(rng, progress)
-        result = search.package()
+            result = search.more_rounds(rng, progress)
+        else:
+            result = search.package()
     result.seconds = time.perf_counter() - began
     result.extra.update(
         {
@@ -322,8 +325,11 @@ ENDED = (CONVERGED, STATIONARY, BUDGET)
 class _Search:
     """The end points of every round so far, and how to run one more round."""
 
-    def __init__(self, system, settings, own, lower, upper, low, high) -> None:
-        self.system, self.settings, self.own = system, settings, own
+    def __init__(
+        self, system, balanced, settings, own, lower, upper, low, high
+    ) -> None:
+        self.system, self.balanced = system, balanced
+        self.settings, self.own = settings, own
         self.lower, self.upper, self.low, self.high = lower, upper, low, high
         self.width = high - low
         n = system.n_unknowns
@@ -332,7 +338,6 @@ class _Search:
         self.iterations = 0
         self.rounds = 0
         self.quiet_rounds = 0
-        self.balanced: Balanced | System = system
 
     def descent(self, weights: np.ndarray | None = None) -> Descent:
         s, own = self.settings, self.own
@@ -369,20 +374,23 @@ class _Search:
         self.rounds += 1
         return walk
 
-    def more_rounds(self, rng, progress) -> None:
+    def more_rounds(self, rng, progress) -> SolveResult:
         """Keep searching with deflated rounds until some find no new root."""
         s = self.settings
-        known = len(self.package().roots)
+        result = self.package()
         while self.quiet_rounds < s.patience and self.rounds < s.max_rounds:
-            roots = np.array([r.x for r in self.package().roots])
+            roots = np.array([r.x for r in result.roots])
             target = self.balanced
             if len(roots):
                 target = DeflatedSystem(self.balanced, roots, self.width)
             x0 = _draw(self.system, s.starts or 1, self.low, self.high, rng)
             self.round(target, x0, rng, progress=progress)
-            found = len(self.package().roots)
-            self.quiet_rounds = 0 if found > known else self.quiet_rounds + 1
-            known = found
+            known, result = len(result.roots), self.package()
+            more = len(result.roots) > known
+            self.quiet_rounds = 0 if more else self.quiet_rounds + 1
+        if result.search is not None:  # counted after the last package
+            result.search["rounds_without_new_root"] = self.quiet_rounds
+        return result
 
     def package(self) -> SolveResult:
         return _package(self, self.points, self.error)
@@ -588,7 +596,9 @@ def _judge(search: _Search, system, points: np.ndarray, error: np.ndarray):
     groups = group(points, error, objective, search.width) if len(points) else []
     reps = np.array([points[g[0]] for g in groups]).reshape(-1, system.n_unknowns)
     tol, lower, upper = search.settings.tol, search.lower, search.upper
-    verdicts = classify(system, reps, tol, lower, upper, search.width) if len(reps) else []
+    verdicts = (
+        classify(system, reps, tol, lower, upper, search.width) if len(reps) else []
+    )
     kept, counts = [], {"saddle": 0, "moving": 0}
     for members, rep, verdict in zip(groups, reps, verdicts):
         if verdict.kind == "saddle":

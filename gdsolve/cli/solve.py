@@ -15,7 +15,6 @@ from gdsolve.errors import ExitCode, InputError, ParseError
 STDIN_LIMIT = 1_000_000
 
 
-
 def read_equation_lines(text: str) -> list[str]:
     """Return the equations in text: one per line, '#' comments and blanks skipped."""
     return [line for _, line in numbered_lines(text)]
