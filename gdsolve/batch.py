@@ -136,6 +136,8 @@ LINE_BYTES = 1 << 20
 SYSTEM_CHARS = 2 << 20
 #: Bytes read at a time while skipping the rest of an overlong line.
 _SKIP_BYTES = 1 << 20
+#: Most bytes of one overlong line skipped before the file is given up on.
+_SKIP_LIMIT = 256 << 20
 
 _SEPARATOR = re.compile(r"-{3,}")
 _DIRECTIVE = re.compile(r"@([A-Za-z][A-Za-z0-9_-]*)(?:\s+(.*))?")
@@ -230,8 +232,13 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, str | None, str | None]]:
         if number == 1:
             raw = raw.removeprefix(codecs.BOM_UTF8)
         if len(raw) > LINE_BYTES and not raw.endswith(b"\n"):
-            _skip_line(stream)
-            yield number, None, f"line {number} too long (more than {LINE_BYTES} bytes)"
+            ended = _skip_line(stream)
+            problem = f"line {number} too long (more than {LINE_BYTES} bytes)"
+            if not ended:
+                problem += f"; nothing after its first {_SKIP_LIMIT} bytes is read"
+            yield number, None, problem
+            if not ended:
+                return
             continue
         raw = raw.rstrip(b"\n").rstrip(b"\r")
         try:
@@ -241,12 +248,20 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, str | None, str | None]]:
             yield number, None, problem
 
 
-def _skip_line(stream: BinaryIO) -> None:
-    """Read and drop the rest of the current line, a bounded piece at a time."""
-    while True:
+def _skip_line(stream: BinaryIO) -> bool:
+    """Read and drop the rest of the current line, a bounded piece at a time.
+
+    Returns:
+        Whether the line ended within :data:`_SKIP_LIMIT` bytes (a stream
+        without line ends, such as ``/dev/zero``, is given up on).
+    """
+    skipped = 0
+    while skipped < _SKIP_LIMIT:
         piece = stream.readline(_SKIP_BYTES)
         if not piece or piece.endswith(b"\n"):
-            return
+            return True
+        skipped += len(piece)
+    return False
 
 
 def _kind(text: str) -> tuple[str, str]:

@@ -437,3 +437,11 @@ def test_library_runner_keeps_input_order_with_workers():
     with BatchRunner({"starts": 4}, batch_seed=1, jobs=3) as runner:
         got = [r["solutions"][0]["values"]["x"] for r in runner.run(systems)]
     assert got == pytest.approx(list(range(12)))
+
+
+def test_a_stream_without_line_ends_is_given_up_on(tmp_path):
+    done = gdsolve("batch", "/dev/zero", "-f", "jsonl", "-q")
+    assert done.returncode == 2
+    (record,) = records(done.stdout)
+    assert record["status"] == "error"
+    assert "nothing after its first 268435456 bytes is read" in record["error"]
