@@ -169,8 +169,7 @@ def compare(
         if announce is not None:
             announce(name)
         chosen = replace(base, method=name)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            result = solve_system(system, chosen, record_paths=True)
+        result = solve_system(system, chosen, record_paths=True)
         rows.append(method_row(system, result))
     return Comparison(
         variables=list(system.names),

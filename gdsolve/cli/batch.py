@@ -91,17 +91,21 @@ def batch(
         settings = method_settings(
             method, lr, line_search, momentum, beta1, beta2, eps, batch_size
         )
-        settings.update(o.search_settings(box, None, bounds))
         settings.update(
-            starts=starts,
-            max_iter=max_iter,
-            tol=tol,
-            noise=noise,
-            polish=polish,
-            scale=scale,
-            all_roots=all_roots,
-            patience=patience,
-            max_rounds=max_rounds,
+            o.search_settings(
+                box,
+                None,
+                bounds,
+                starts=starts,
+                max_iter=max_iter,
+                tol=tol,
+                noise=noise,
+                polish=polish,
+                scale=scale,
+                all_roots=all_roots,
+                patience=patience,
+                max_rounds=max_rounds,
+            )
         )
         workers = _jobs(jobs)
         batch_seed = seed if seed is not None else secrets.randbelow(2**32)

@@ -291,9 +291,14 @@ def search_settings(
     box: list[str] | None,
     start: list[str] | None,
     bounds: list[str] | None,
+    **values: Any,
 ) -> dict[str, Any]:
-    """Turn the ``--box``, ``--start`` and ``--bounds`` strings into settings."""
-    settings: dict[str, Any] = {}
+    """Turn the ``--box``, ``--start`` and ``--bounds`` strings into settings.
+
+    Other settings given as ``values`` (``starts``, ``tol``...) are added as
+    they are.
+    """
+    settings: dict[str, Any] = dict(values)
     boxes: dict[str, tuple[float, float]] = {}
     for item in box or []:
         if "=" in item:

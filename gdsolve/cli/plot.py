@@ -98,8 +98,6 @@ def plot(
     """
 
     def run() -> ExitCode:
-        import numpy as np
-
         from gdsolve import plotting
         from gdsolve.api import Settings, prepare, solve_system
 
@@ -109,14 +107,25 @@ def plot(
         settings = method_settings(
             method, lr, line_search, momentum, beta1, beta2, eps, batch_size
         )
-        settings.update(_search(box, start, bounds, starts, max_iter, tol, seed))
-        settings.update(noise=noise, polish=polish, scale=scale)
+        settings.update(
+            o.search_settings(
+                box,
+                start,
+                bounds,
+                starts=starts,
+                max_iter=max_iter,
+                tol=tol,
+                seed=seed,
+                noise=noise,
+                polish=polish,
+                scale=scale,
+            )
+        )
         chosen = Settings(**settings)
         with _status(quiet, "solving…"):
             names, values = o.split_names(vars), o.parameters(param)
             system = prepare(texts, names, values, setup_timeout)
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                result = solve_system(system, chosen, record_paths=True)
+            result = solve_system(system, chosen, record_paths=True)
             written = plotting.plot_result(system, result, output)
         if not quiet:
             stderr().print(
@@ -171,8 +180,18 @@ def compare(
             plotting.picture_format(chart)
             plotting.require_matplotlib()
         texts = gather_equations(equations)
-        settings = _search(box, start, bounds, starts, max_iter, tol, seed)
-        settings.update(noise=noise, polish=polish, scale=scale)
+        settings = o.search_settings(
+            box,
+            start,
+            bounds,
+            starts=starts,
+            max_iter=max_iter,
+            tol=tol,
+            seed=seed,
+            noise=noise,
+            polish=polish,
+            scale=scale,
+        )
         with _status(quiet, "preparing the system…") as status:
             table = compare_equations(
                 texts,
@@ -188,21 +207,6 @@ def compare(
         return ExitCode.OK if table.success else ExitCode.NO_ROOT
 
     raise typer.Exit(guarded(run, json_output))
-
-
-def _search(
-    box: list[str] | None,
-    start: list[str] | None,
-    bounds: list[str] | None,
-    starts: int,
-    max_iter: int,
-    tol: float,
-    seed: int | None,
-) -> dict[str, Any]:
-    """The search settings shared by ``plot`` and ``compare``."""
-    settings = o.search_settings(box, start, bounds)
-    settings.update(starts=starts, max_iter=max_iter, tol=tol, seed=seed)
-    return settings
 
 
 def _emit_comparison(table: Any, output: o.Format) -> None:

@@ -147,18 +147,22 @@ def solve(
         settings = method_settings(
             method, lr, line_search, momentum, beta1, beta2, eps, batch_size
         )
-        settings.update(o.search_settings(box, start, bounds))
         settings.update(
-            starts=starts,
-            max_iter=max_iter,
-            tol=tol,
-            seed=seed,
-            noise=noise,
-            polish=polish,
-            scale=scale,
-            all_roots=all_roots,
-            patience=patience,
-            max_rounds=max_rounds,
+            o.search_settings(
+                box,
+                start,
+                bounds,
+                starts=starts,
+                max_iter=max_iter,
+                tol=tol,
+                seed=seed,
+                noise=noise,
+                polish=polish,
+                scale=scale,
+                all_roots=all_roots,
+                patience=patience,
+                max_rounds=max_rounds,
+            )
         )
         with _progress(quiet) as progress, _name_lines(lines):
             result = solve_equations(
