@@ -2,9 +2,9 @@
 
 A method is built by a factory that checks its settings and returns a
 :class:`Method`: ``init(x)`` makes the state for the starting points ``x`` (shape
-``(starts, unknowns)``), ``lookahead(x, state)`` says where the gradient is to be
+``(unknowns, starts)``), ``lookahead(x, state)`` says where the gradient is to be
 taken, and ``update(gradient, state)`` returns the step to add to ``x`` and the
-next state. Every array carries the starts on its first axis, so one start and a
+next state. Every array carries the starts on its last axis, so one start and a
 thousand run the same code.
 
 The gradient handed to ``update`` is that of the objective ``f(x) = Σ Fᵢ(x)²``,
@@ -137,7 +137,7 @@ def adam(lr: float, beta1: float, beta2: float, eps: float) -> Method:
     beta1, beta2 = _fraction("beta1", beta1), _fraction("beta2", beta2)
 
     def init(x: np.ndarray) -> Moments:
-        return Moments(x[:, :1] * 0.0, x * 0.0, x * 0.0)
+        return Moments(x[:1] * 0.0, x * 0.0, x * 0.0)
 
     def update(g: np.ndarray, state: Moments) -> tuple[np.ndarray, Moments]:
         count = state.count + 1

@@ -115,14 +115,14 @@ class Walk:
         return int(np.count_nonzero(self.reason == reason))
 
 
-#: The walker's arrays with one row per running start, compacted together.
+#: The walker's arrays with one column per running start, compacted together.
 _PER_START = (
     "idx",
     "x",
     "f",
     "jac",
     "obj",
-    "first",
+    "limit",
     "step",
     "growth",
     "window",
@@ -131,79 +131,119 @@ _PER_START = (
     "recent",
 )
 
+#: Up to this many Jacobian entries, column sums run entry by entry.
+_FEW_ENTRIES = 64
+
 
 def _objective(f: np.ndarray) -> np.ndarray:
-    """Return ``Σ Fᵢ²`` per start, ``inf`` where it is not finite."""
-    obj = _row_dot(f, f)
-    obj[~np.isfinite(obj)] = np.inf
-    return obj
+    """Return ``Σ Fᵢ²`` per start (one per column), ``inf`` where not finite."""
+    obj = np.einsum("ij,ij->j", f, f) if len(f) > 1 else f[0] * f[0]
+    return np.nan_to_num(obj, copy=False, nan=np.inf)
 
 
-#: Up to this many columns, row reductions run column by column: NumPy's
-#: reductions along a short last axis cost tens of nanoseconds per row.
-_NARROW = 8
+def _abs_max(a: np.ndarray) -> np.ndarray:
+    """Return the largest absolute entry of each column (NaN where one is NaN)."""
+    if len(a) == 0:
+        return np.zeros(a.shape[1])
+    return np.abs(a).max(axis=0)
 
 
-def _row_max(a: np.ndarray) -> np.ndarray:
-    """Return the largest entry of each row."""
-    if a.shape[1] > _NARROW or a.shape[1] == 0:
-        return a.max(axis=1, initial=-np.inf)
-    out = a[:, 0].copy()
-    for j in range(1, a.shape[1]):
-        np.maximum(out, a[:, j], out=out)
-    return out
-
-
-def _row_abs_max(a: np.ndarray) -> np.ndarray:
-    """Return the largest absolute entry of each row (NaN where one is NaN)."""
-    return _row_max(np.abs(a))
-
-
-def _row_finite(a: np.ndarray) -> np.ndarray:
-    """Tell, for each row, whether every entry is finite."""
-    return np.isfinite(_row_abs_max(a)) if a.shape[1] else np.ones(len(a), bool)
-
-
-def _clip_columns(a: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Return ``a`` with column ``j`` clipped to ``[low[j], high[j]]``."""
-    if a.shape[1] > _NARROW:
-        return np.clip(a, low, high)
-    out = np.empty_like(a)
-    for j in range(a.shape[1]):
-        np.clip(a[:, j], low[j], high[j], out=out[:, j])
-    return out
-
-
-def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Return the dot product of matching rows."""
-    if a.shape[1] > _NARROW or a.shape[1] == 0:
-        return np.einsum("ij,ij->i", a, b)
-    out = a[:, 0] * b[:, 0]
-    for j in range(1, a.shape[1]):
-        out += a[:, j] * b[:, j]
-    return out
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return the dot product of matching columns."""
+    return np.einsum("ij,ij->j", a, b)
 
 
 def _take(state: Any, keep: np.ndarray) -> Any:
-    """Keep the rows ``keep`` of every array in a method's state."""
+    """Keep the starts ``keep`` of every array in a method's state."""
     if state is None:
         return None
-    return type(state)(*(a[keep] for a in state))
+    return type(state)(*(a[..., keep] for a in state))
 
 
-def _reset(state: Any, rows: np.ndarray) -> Any:
+def _reset(state: Any, starts: np.ndarray) -> Any:
     """Zero the state of the given starts (after a kick the old velocity is stale)."""
-    if state is None or not rows.any():
+    if state is None or not starts.any():
         return state
-    return type(state)(*(np.where(_column(rows, a), 0.0, a) for a in state))
+    return type(state)(*(np.where(starts, 0.0, a) for a in state))
 
 
-def _column(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
-    return mask.reshape((-1,) + (1,) * (like.ndim - 1))
+class _Columns:
+    """A system evaluated on points stored one start per column.
+
+    Points have shape ``(unknowns, starts)``, residuals ``(equations, starts)``
+    and the Jacobian's nonzero values ``(nnz, starts)``: every row of these
+    arrays is contiguous, so each NumPy operation runs over all starts at
+    once. Systems that evaluate one start per row are transposed on the way.
+    """
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.n_equations, self.n = system.n_equations, system.n_unknowns
+        self.rows, self.cols = system.rows, system.cols
+        self._own = hasattr(system, "evaluate_columns")
+        self._few = len(self.rows) <= _FEW_ENTRIES
+        if self._few:  # (entry, its equation, its unknown, first in its column)
+            seen: set[int] = set()
+            self._plan = []
+            for k, (i, j) in enumerate(zip(self.rows.tolist(), self.cols.tolist())):
+                self._plan.append((k, i, j, j not in seen))
+                seen.add(j)
+            self._empty = [j for j in range(self.n) if j not in seen]
+        else:
+            self._sorted = np.argsort(self.cols, kind="stable")
+            ids, starts = np.unique(self.cols[self._sorted], return_index=True)
+            self._col_ids, self._col_starts = ids, starts
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        if self._own:
+            return self.system.residuals_columns(x)
+        return np.ascontiguousarray(self.system.residuals(x.T).T)
+
+    def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._own:
+            return self.system.evaluate_columns(x)
+        f, jac = self.system.evaluate(x.T)
+        return np.ascontiguousarray(f.T), np.ascontiguousarray(jac.T)
+
+    def jt_times(self, jac: np.ndarray, f: np.ndarray) -> np.ndarray:
+        """Return ``Jᵀf`` for each start, summing only the nonzero entries."""
+        if self._few:
+            return self._sum_entries(jac, f, by_entry=False)
+        return self._by_column(jac * f[self.rows])
+
+    def column_norms2(self, jac: np.ndarray) -> np.ndarray:
+        """Return the squared norm of each Jacobian column, for each start."""
+        if self._few:
+            return self._sum_entries(jac, jac, by_entry=True)
+        return self._by_column(jac * jac)
+
+    def _sum_entries(self, jac: np.ndarray, other: np.ndarray, by_entry: bool):
+        """Sum ``jac[k]·other[k or its equation]`` into each entry's column."""
+        out = np.empty((self.n, jac.shape[1]))
+        for k, i, j, first in self._plan:
+            factor = other[k] if by_entry else other[i]
+            if first:
+                np.multiply(jac[k], factor, out=out[j])
+            else:
+                out[j] += jac[k] * factor
+        out[self._empty] = 0.0
+        return out
+
+    def _by_column(self, values: np.ndarray) -> np.ndarray:
+        out = np.zeros((self.n, values.shape[1]))
+        if len(values):
+            ordered = values[self._sorted]
+            out[self._col_ids] = np.add.reduceat(ordered, self._col_starts, axis=0)
+        return out
 
 
 class _Walker:
-    """The state of one descent run: active starts and their bookkeeping."""
+    """The state of one descent run: active starts and their bookkeeping.
+
+    Every per-start array holds one column per running start: points are
+    ``(unknowns, starts)``, so the arithmetic of one iteration is a few dozen
+    NumPy operations over contiguous rows, whatever the number of starts.
+    """
 
     def __init__(
         self,
@@ -214,8 +254,8 @@ class _Walker:
         record_paths: bool,
         trace_starts: int,
     ) -> None:
-        self.system, self.s, self.rng = system, settings, rng
-        count = x0.shape[0]
+        self.system, self.s, self.rng = _Columns(system), settings, rng
+        count, n = x0.shape
         self.walk = Walk(
             x=x0.copy(),
             objective=np.full(count, np.inf),
@@ -224,51 +264,74 @@ class _Walker:
             kicks=np.zeros(count, dtype=int),
         )
         self.paths = [x0.copy()] if record_paths else None
+        self.walk.trace = [[] for _ in range(min(trace_starts, count))]
         self.bounded = bool(
             np.isfinite(settings.lower).any() or np.isfinite(settings.upper).any()
         )
-        self.walk.trace = [[] for _ in range(min(trace_starts, count))]
+        self.lower, self.upper = settings.lower[:, None], settings.upper[:, None]
+        self.width = settings.width[:, None]
+        #: A start whose every residual is within the tolerance has an objective
+        #: below this; only then are its residuals checked one by one.
+        self.near = 1.0001 * system.n_equations * settings.tol**2
+        if settings.weights is not None:
+            self.near *= float(np.max(settings.weights)) ** 2
 
-        f, jac = system.evaluate(x0)
+        x = np.ascontiguousarray(x0.T)
+        f, jac = self.system.evaluate(x)
         obj = _objective(f)
-        defined = np.isfinite(obj) & _row_finite(jac)
+        defined = np.isfinite(obj) & np.isfinite(_abs_max(jac))
         self.walk.objective[defined] = obj[defined]
         self.walk.reason[~defined] = UNDEFINED
         self.idx = np.flatnonzero(defined)
-        self.x, self.f, self.jac = x0[defined], f[defined], jac[defined]
+        self.x, self.f, self.jac = x[:, defined], f[:, defined], jac[:, defined]
         self.obj = obj[defined]
-        self.first = self.obj.copy()
+        #: The objective above which a start counts as diverging.
+        first = self.obj
+        if settings.line_search:
+            self.limit = 1e6 * (first + 1)
+        else:
+            self.limit = GROWTH_LIMIT * (first + 1e-12)
         self.state = settings.method.init(self.x)
         self.step = np.ones(len(self.idx))
         self.growth = np.zeros(len(self.idx), dtype=int)
         self.window = self.obj.copy()
         self.last_x = self.x.copy()
         self.last_gradient = np.zeros_like(self.x)
-        self.recent = np.repeat(self.obj[:, None], MEMORY, axis=1)
+        self.recent = np.repeat(self.obj[None], MEMORY, axis=0)
         self.lowest = np.inf
+        self.size = _abs_max(self.x)
 
     # -- one iteration -----------------------------------------------------
 
-    def direction(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return the (scaled) gradient at each active start's look-ahead point."""
+    def direction(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return the step direction and, when needed, the gradient itself.
+
+        The direction is the gradient ``2·JᵀF`` at each start's look-ahead
+        point, divided coordinate by coordinate by the curvature ``2·Σ J²``
+        when scaling is on (the factors 2 cancel).
+        """
         s, system = self.s, self.system
         f, jac = self.f, self.jac
         if s.method.lookahead is not None:
             ahead = self._inside(s.method.lookahead(self.x, self.state))
             f, jac = system.evaluate(ahead)
-            bad = ~(_row_finite(f) & _row_finite(jac))
-            f[bad], jac[bad] = self.f[bad], self.jac[bad]
+            bad = ~(np.isfinite(_abs_max(f)) & np.isfinite(_abs_max(jac)))
+            f[:, bad], jac[:, bad] = self.f[:, bad], self.jac[:, bad]
         if s.batch_size is not None and s.batch_size < system.n_equations:
             chosen = self.rng.choice(system.n_equations, s.batch_size, replace=False)
-            mask = np.zeros(system.n_equations)
+            mask = np.zeros((system.n_equations, 1))
             mask[chosen] = system.n_equations / s.batch_size
             f = f * mask
-        gradient = 2.0 * system.jt_times(jac, f)
+        half = system.jt_times(jac, f)
+        gradient = 2.0 * half if s.line_search or self.walk.trace else None
         if not s.scale:
-            return gradient, gradient
-        curvature = 2.0 * system.column_norms2(jac)
-        floor = 1e-12 * _row_max(curvature)[:, None] + 1e-300
-        return gradient / np.maximum(curvature, floor), gradient
+            return (gradient if gradient is not None else 2.0 * half), gradient
+        curvature = system.column_norms2(jac)
+        floor = curvature.max(axis=0)
+        floor *= 1e-12
+        floor += 1e-300
+        np.maximum(curvature, floor, out=curvature)
+        return np.divide(half, curvature, out=half), gradient
 
     def advance(self, iteration: int) -> None:
         """Move every active start one step and retire those that are done."""
@@ -279,41 +342,47 @@ class _Walker:
             new_x, new_f, new_obj, new_jac, taken = self._fixed_step(d)
 
         moved = taken > 0
-        self.growth = np.where(moved & (new_obj > self.obj), self.growth + 1, 0)
-        still = taken <= STILL * (1 + _row_abs_max(self.x))
+        rose = new_obj > self.obj
         if moved.all():
             self.x, self.f, self.obj = new_x, new_f, new_obj
         else:
-            self.x[moved], self.f[moved] = new_x[moved], new_f[moved]
+            rose &= moved
+            self.x[:, moved], self.f[:, moved] = new_x[:, moved], new_f[:, moved]
             self.obj[moved] = new_obj[moved]
+        self.growth += 1
+        self.growth *= rose
         if new_jac is None and moved.any():
             new_jac = self.system.evaluate(self.x)[1]
         if new_jac is not None and moved.all():
             self.jac = new_jac
         elif new_jac is not None:
-            self.jac[moved] = new_jac[moved]
-        self._record_trace(iteration, gradient, taken)
-        self._retire(iteration, still)
+            self.jac[:, moved] = new_jac[:, moved]
+        self.size = _abs_max(self.x)
+        if self.walk.trace:
+            self._record_trace(iteration, gradient, taken)
+        self._retire(iteration, taken <= STILL * (1 + self.size))
 
     def _fixed_step(self, d: np.ndarray) -> tuple:
         """Take the method's own step, halving it only where it leaves the domain."""
         step, self.state = self.s.method.update(d, self.state)
         step = self._limit(step)
-        scale = np.ones(len(self.x))
         trial = self._inside(self.x + step)
         new_f, new_jac = self.system.evaluate(trial)
         new_obj = _objective(new_f)
-        bad = ~np.isfinite(new_obj)
+        length = _abs_max(step)
+        bad = new_obj == np.inf
+        if not bad.any():
+            return trial, new_f, new_obj, new_jac, length
+        scale = np.ones(len(new_obj))
         for _ in range(HALVINGS):
+            scale[bad] *= 0.5
+            tried = self._try(step[:, bad], scale[bad], bad)
+            trial[:, bad], new_f[:, bad], new_obj[bad] = tried
+            bad = new_obj == np.inf
             if not bad.any():
                 break
-            scale[bad] *= 0.5
-            trial[bad], new_f[bad], new_obj[bad] = self._try(step[bad], scale[bad], bad)
-            bad = ~np.isfinite(new_obj)
         scale[bad] = 0.0
-        if not np.all(scale == 1.0):  # Jacobians at the halved steps
-            new_jac = None
-        return trial, new_f, new_obj, new_jac, scale * _row_abs_max(step)
+        return trial, new_f, new_obj, None, scale * length  # Jacobians are stale
 
     def _line_search(self, d: np.ndarray, gradient: np.ndarray) -> tuple:
         """Backtrack along ``−d`` from a Barzilai-Borwein step.
@@ -324,43 +393,44 @@ class _Walker:
         largest of the last few values by Armijo's margin (a non-monotone
         search, which lets the Barzilai-Borwein steps do their work).
         """
-        slope = _row_dot(gradient, d)
+        slope = _dot(gradient, d)
         moved, changed = self.x - self.last_x, gradient - self.last_gradient
         metric = np.divide(gradient, d, out=np.ones_like(d), where=d != 0)
-        curvature = _row_dot(moved, changed)
-        length = _row_dot(moved * metric, moved)
+        curvature = _dot(moved, changed)
+        length = _dot(moved * metric, moved)
         bb = length / np.where(curvature > 0, curvature, np.inf)
         t = np.where(bb > 0, bb, np.minimum(self.step * 2.0, 1.0))
         t = np.clip(t, 1e-10, 1e6)
         self.last_x, self.last_gradient = self.x.copy(), gradient
 
         step = self._limit(-d)
-        reference = _row_max(self.recent)
+        reference = self.recent.max(axis=0)
         new_x, new_f, new_obj = self._try(step, t)
         for _ in range(HALVINGS):
             bad = ~(new_obj <= reference - ARMIJO * t * slope)
             if not bad.any():
                 break
             t[bad] *= 0.5
-            new_x[bad], new_f[bad], new_obj[bad] = self._try(step[bad], t[bad], bad)
+            tried = self._try(step[:, bad], t[bad], bad)
+            new_x[:, bad], new_f[:, bad], new_obj[bad] = tried
         failed = ~(new_obj <= reference - ARMIJO * t * slope)
         t[failed] = 0.0
         self.step = np.where(failed, self.step, t)
-        self.recent = np.roll(self.recent, 1, axis=1)
-        self.recent[:, 0] = np.where(failed, self.obj, new_obj)
-        return new_x, new_f, new_obj, None, t * _row_abs_max(step)
+        self.recent = np.roll(self.recent, 1, axis=0)
+        self.recent[0] = np.where(failed, self.obj, new_obj)
+        return new_x, new_f, new_obj, None, t * _abs_max(step)
 
     def _limit(self, step: np.ndarray) -> np.ndarray:
         """Cap each coordinate of a step at the width of the search box."""
-        return _clip_columns(step, -self.s.width, self.s.width)
+        return np.clip(step, -self.width, self.width)
 
     def _inside(self, x: np.ndarray) -> np.ndarray:
         """Project points onto the bounds (only when there are any)."""
-        return _clip_columns(x, self.s.lower, self.s.upper) if self.bounded else x
+        return np.clip(x, self.lower, self.upper) if self.bounded else x
 
-    def _try(self, step: np.ndarray, t: np.ndarray, rows: np.ndarray | None = None):
-        x = self.x if rows is None else self.x[rows]
-        trial = self._inside(x + t[:, None] * step)
+    def _try(self, step: np.ndarray, t: np.ndarray, starts: np.ndarray | None = None):
+        x = self.x if starts is None else self.x[:, starts]
+        trial = self._inside(x + t * step)
         f = self.system.residuals(trial)
         return trial, f, _objective(f)
 
@@ -369,48 +439,53 @@ class _Walker:
     def _retire(self, iteration: int, still: np.ndarray) -> None:
         """Decide which starts are done, kick stuck ones, compact the arrays."""
         s = self.s
-        f = self.f if s.weights is None else self.f / s.weights
-        converged = _row_abs_max(f) <= s.tol
-        diverged = (self.growth >= GROWTH_STREAK) & (self.obj > 1e6 * (self.first + 1))
-        if not s.line_search:
-            diverged |= self.obj > GROWTH_LIMIT * (self.first + 1e-12)
-        diverged |= ~np.isfinite(self.obj) | (_row_abs_max(self.x) > 1e150)
+        converged = self.obj <= self.near
+        if converged.any():
+            f = self.f if s.weights is None else self.f / s.weights[:, None]
+            converged &= _abs_max(f) <= s.tol
+        diverged = self.obj > self.limit
+        if s.line_search:
+            diverged &= self.growth >= GROWTH_STREAK
+        diverged |= self.obj == np.inf
+        diverged |= self.size > 1e150
         stuck = still & ~converged
         if (iteration + 1) % STALL_WINDOW == 0:
             stuck |= self.window - self.obj <= STALL_RATIO * self.window
             self.window = self.obj.copy()
         stuck &= ~diverged
 
-        kicked = stuck & (self.kicks < MAX_KICKS) if s.noise > 0 else stuck & False
-        if kicked.any():
-            self._kick(kicked)
-        stationary = stuck & ~kicked
+        if stuck.any():
+            kicked = stuck & (self.kicks < MAX_KICKS) if s.noise > 0 else stuck & False
+            if kicked.any():
+                self._kick(kicked)
+            stuck &= ~kicked
 
-        done = converged | diverged | stationary
+        done = converged | diverged | stuck
         if done.any():
             reason = np.where(
                 converged, CONVERGED, np.where(diverged, DIVERGED, STATIONARY)
             )
             self._leave(done, reason[done], iteration + 1)
         if self.paths is not None:
-            self.walk.x[self.idx] = self.x
+            self.walk.x[self.idx] = self.x.T
             self.paths.append(self.walk.x.copy())
 
     def _leave(self, done: np.ndarray, reasons: np.ndarray, iterations: int) -> None:
         """Record where the starts in ``done`` ended and drop them from the arrays."""
         w, ids = self.walk, self.idx[done]
-        w.x[ids], w.objective[ids] = self.x[done], self.obj[done]
+        w.x[ids], w.objective[ids] = self.x[:, done].T, self.obj[done]
         w.iterations[ids], w.reason[ids] = iterations, reasons
         self.lowest = min(self.lowest, float(self.obj[done].min()))
         keep = ~done
         for name in _PER_START:
-            setattr(self, name, getattr(self, name)[keep])
+            setattr(self, name, getattr(self, name)[..., keep])
+        self.size = self.size[keep]
         self.state = _take(self.state, keep)
 
     def finish(self, iterations: int) -> None:
         """Record the starts still running when the budget ran out."""
         w = self.walk
-        w.x[self.idx], w.objective[self.idx] = self.x, self.obj
+        w.x[self.idx], w.objective[self.idx] = self.x.T, self.obj
         w.iterations[self.idx] = iterations
 
     def best(self) -> float:
@@ -422,23 +497,25 @@ class _Walker:
     def kicks(self) -> np.ndarray:
         return self.walk.kicks[self.idx]
 
-    def _kick(self, rows: np.ndarray) -> None:
+    def _kick(self, starts: np.ndarray) -> None:
         """Jump stuck starts by a random amount, the way off a flat saddle region."""
         s = self.s
-        jump = self.rng.standard_normal((int(rows.sum()), self.x.shape[1]))
-        trial = np.clip(self.x[rows] + s.noise * s.width * jump, s.lower, s.upper)
+        jump = self.rng.standard_normal((int(starts.sum()), self.x.shape[0])).T
+        trial = self.x[:, starts] + s.noise * self.width * jump
+        trial = np.clip(trial, self.lower, self.upper)
         f, jac = self.system.evaluate(trial)
         obj = _objective(f)
-        ok = np.isfinite(obj) & _row_finite(jac)
-        where = np.flatnonzero(rows)[ok]
-        self.x[where], self.f[where], self.jac[where] = trial[ok], f[ok], jac[ok]
-        self.obj[where] = obj[ok]
+        ok = np.isfinite(obj) & np.isfinite(_abs_max(jac))
+        where = np.flatnonzero(starts)[ok]
+        self.x[:, where], self.f[:, where] = trial[:, ok], f[:, ok]
+        self.jac[:, where], self.obj[where] = jac[:, ok], obj[ok]
         self.window[where] = obj[ok]
         self.step[where] = 1.0
-        self.last_x[where], self.last_gradient[where] = trial[ok], 0.0
-        self.recent[where] = obj[ok][:, None]
-        self.walk.kicks[self.idx[rows]] += 1
-        self.state = _reset(self.state, rows)
+        self.last_x[:, where], self.last_gradient[:, where] = trial[:, ok], 0.0
+        self.recent[:, where] = obj[ok]
+        self.size[where] = _abs_max(trial[:, ok])
+        self.walk.kicks[self.idx[starts]] += 1
+        self.state = _reset(self.state, starts)
 
     def _record_trace(
         self, iteration: int, gradient: np.ndarray, taken: np.ndarray
@@ -447,7 +524,7 @@ class _Walker:
             hit = np.flatnonzero(self.idx == k)
             if hit.size:
                 i = hit[0]
-                norm = float(np.linalg.norm(gradient[i]))
+                norm = float(np.linalg.norm(gradient[:, i]))
                 rows.append((iteration + 1, float(self.obj[i]), norm, float(taken[i])))
 
 
