@@ -123,6 +123,7 @@ _PER_START = (
     "jac",
     "obj",
     "limit",
+    "still",
     "step",
     "growth",
     "window",
@@ -138,14 +139,23 @@ _FEW_ENTRIES = 64
 def _objective(f: np.ndarray) -> np.ndarray:
     """Return ``Σ Fᵢ²`` per start (one per column), ``inf`` where not finite."""
     obj = np.einsum("ij,ij->j", f, f) if len(f) > 1 else f[0] * f[0]
-    return np.nan_to_num(obj, copy=False, nan=np.inf)
+    return np.fmin(obj, np.inf, out=obj)  # NaN becomes inf
+
+
+#: Up to this many rows, column-wise maxima run row by row.
+_NARROW = 8
 
 
 def _abs_max(a: np.ndarray) -> np.ndarray:
     """Return the largest absolute entry of each column (NaN where one is NaN)."""
     if len(a) == 0:
         return np.zeros(a.shape[1])
-    return np.abs(a).max(axis=0)
+    if len(a) > _NARROW:
+        return np.abs(a).max(axis=0)
+    out = np.abs(a[0])
+    for row in a[1:]:
+        np.maximum(out, np.abs(row), out=out)
+    return out
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -299,7 +309,7 @@ class _Walker:
         self.last_gradient = np.zeros_like(self.x)
         self.recent = np.repeat(self.obj[None], MEMORY, axis=0)
         self.lowest = np.inf
-        self.size = _abs_max(self.x)
+        self.still = self._still(self.x)
 
     # -- one iteration -----------------------------------------------------
 
@@ -342,34 +352,38 @@ class _Walker:
             new_x, new_f, new_obj, new_jac, taken = self._fixed_step(d)
 
         moved = taken > 0
-        rose = new_obj > self.obj
-        if moved.all():
+        everywhere = new_jac is not None or moved.all()  # a fixed step moves all
+        if self.s.line_search:  # counts rises in a row, see _retire
+            rose = new_obj > self.obj
+            if not everywhere:
+                rose &= moved
+            self.growth += 1
+            self.growth *= rose
+        if everywhere:
             self.x, self.f, self.obj = new_x, new_f, new_obj
         else:
-            rose &= moved
             self.x[:, moved], self.f[:, moved] = new_x[:, moved], new_f[:, moved]
             self.obj[moved] = new_obj[moved]
-        self.growth += 1
-        self.growth *= rose
         if new_jac is None and moved.any():
             new_jac = self.system.evaluate(self.x)[1]
-        if new_jac is not None and moved.all():
+        if new_jac is not None and everywhere:
             self.jac = new_jac
         elif new_jac is not None:
             self.jac[:, moved] = new_jac[:, moved]
-        self.size = _abs_max(self.x)
         if self.walk.trace:
             self._record_trace(iteration, gradient, taken)
-        self._retire(iteration, taken <= STILL * (1 + self.size))
+        self._retire(iteration, taken <= self.still)
 
     def _fixed_step(self, d: np.ndarray) -> tuple:
         """Take the method's own step, halving it only where it leaves the domain."""
         step, self.state = self.s.method.update(d, self.state)
-        step = self._limit(step)
+        length = _abs_max(step)
+        if (length > self.s.width.min()).any():
+            step = self._limit(step)
+            length = _abs_max(step)
         trial = self._inside(self.x + step)
         new_f, new_jac = self.system.evaluate(trial)
         new_obj = _objective(new_f)
-        length = _abs_max(step)
         bad = new_obj == np.inf
         if not bad.any():
             return trial, new_f, new_obj, new_jac, length
@@ -420,6 +434,15 @@ class _Walker:
         self.recent[0] = np.where(failed, self.obj, new_obj)
         return new_x, new_f, new_obj, None, t * _abs_max(step)
 
+    @staticmethod
+    def _still(x: np.ndarray) -> np.ndarray:
+        """The step length below which a start at ``x`` is not moving.
+
+        It is relative to the size of the point, refreshed every
+        :data:`STALL_WINDOW` iterations (points far out diverge at 1e150).
+        """
+        return STILL * (1 + _abs_max(x))
+
     def _limit(self, step: np.ndarray) -> np.ndarray:
         """Cap each coordinate of a step at the width of the search box."""
         return np.clip(step, -self.width, self.width)
@@ -443,24 +466,25 @@ class _Walker:
         if converged.any():
             f = self.f if s.weights is None else self.f / s.weights[:, None]
             converged &= _abs_max(f) <= s.tol
-        diverged = self.obj > self.limit
+        diverged = self.obj > self.limit  # inf is above every limit
         if s.line_search:
             diverged &= self.growth >= GROWTH_STREAK
-        diverged |= self.obj == np.inf
-        diverged |= self.size > 1e150
-        stuck = still & ~converged
+            diverged |= self.obj == np.inf
+        stuck = still
         if (iteration + 1) % STALL_WINDOW == 0:
             stuck |= self.window - self.obj <= STALL_RATIO * self.window
             self.window = self.obj.copy()
-        stuck &= ~diverged
-
+            self.still = self._still(self.x)
+            diverged |= self.still > STILL * 1e150
         if stuck.any():
+            stuck &= ~(converged | diverged)
             kicked = stuck & (self.kicks < MAX_KICKS) if s.noise > 0 else stuck & False
             if kicked.any():
                 self._kick(kicked)
-            stuck &= ~kicked
+                stuck &= ~kicked
 
-        done = converged | diverged | stuck
+        done = converged | diverged
+        done |= stuck
         if done.any():
             reason = np.where(
                 converged, CONVERGED, np.where(diverged, DIVERGED, STATIONARY)
@@ -479,7 +503,6 @@ class _Walker:
         keep = ~done
         for name in _PER_START:
             setattr(self, name, getattr(self, name)[..., keep])
-        self.size = self.size[keep]
         self.state = _take(self.state, keep)
 
     def finish(self, iterations: int) -> None:
@@ -513,7 +536,7 @@ class _Walker:
         self.step[where] = 1.0
         self.last_x[:, where], self.last_gradient[:, where] = trial[:, ok], 0.0
         self.recent[:, where] = obj[ok]
-        self.size[where] = _abs_max(trial[:, ok])
+        self.still[where] = self._still(trial[:, ok])
         self.walk.kicks[self.idx[starts]] += 1
         self.state = _reset(self.state, starts)
 
@@ -552,20 +575,21 @@ def descend(
     Returns:
         Where each start ended and why.
     """
-    walker = _Walker(system, settings, x0, rng, record_paths, trace_starts)
-    walk = walker.walk
-    iteration = 0
-    for iteration in range(settings.max_iter):
-        if walker.idx.size == 0:
-            break
-        walker.advance(iteration)
-        walk.best.append(walker.best())
-        if progress is not None and iteration % 10 == 0:
-            converged = walk.count(CONVERGED)
-            progress(iteration + 1, walk.best[-1], walker.idx.size, converged)
-    else:
-        iteration = settings.max_iter
-    walker.finish(iteration)
+    with np.errstate(all="ignore"):  # undefined points are handled as they come
+        walker = _Walker(system, settings, x0, rng, record_paths, trace_starts)
+        walk = walker.walk
+        iteration = 0
+        for iteration in range(settings.max_iter):
+            if walker.idx.size == 0:
+                break
+            walker.advance(iteration)
+            walk.best.append(walker.best())
+            if progress is not None and iteration % 10 == 0:
+                converged = walk.count(CONVERGED)
+                progress(iteration + 1, walk.best[-1], walker.idx.size, converged)
+        else:
+            iteration = settings.max_iter
+        walker.finish(iteration)
     if walker.paths is not None:
         walk.paths = np.stack(walker.paths)
     return walk

@@ -110,20 +110,22 @@ class System:
         """Evaluate F at points stored one per column, shape ``(unknowns, starts)``.
 
         Returns ``F`` of shape ``(equations, starts)``; with every row
-        contiguous this is the fastest way to evaluate many points.
+        contiguous this is the fastest way to evaluate many points. Unlike
+        :meth:`residuals`, it leaves NumPy's floating-point warnings to the
+        caller (the descent silences them once for all its iterations).
         """
         out = np.empty((self.n_equations, x.shape[1]))
-        with np.errstate(all="ignore"):
-            self._residual_fn(x, out)
+        self._residual_fn(x, out)
         return out
 
     def evaluate_columns(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Evaluate F and the nonzero Jacobian entries at points stored one per
-        column: ``F`` is ``(equations, starts)``, the entries ``(nnz, starts)``."""
+        column: ``F`` is ``(equations, starts)``, the entries ``(nnz, starts)``.
+        Floating-point warnings are left to the caller, as in
+        :meth:`residuals_columns`."""
         f = np.empty((self.n_equations, x.shape[1]))
         jac = np.empty((self.nnz, x.shape[1]))
-        with np.errstate(all="ignore"):
-            self._full_fn(x, f, jac)
+        self._full_fn(x, f, jac)
         return f, jac
 
     def jt_times(self, jac: np.ndarray, f: np.ndarray) -> np.ndarray:
