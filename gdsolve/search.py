@@ -69,6 +69,10 @@ class Descent:
         weights: The factor each equation of the descended system carries
             (see :class:`gdsolve.system.Balanced`); convergence is judged on
             the residuals as written.
+        hand_off: Polishing follows the descent, so a start whose pace over
+            the last :data:`STALL_WINDOW` iterations cannot bring it to the
+            tolerance within the budget leaves early (reason ``budget``)
+            instead of crawling along a curved valley to the end.
     """
 
     method: Method
@@ -82,6 +86,7 @@ class Descent:
     upper: np.ndarray
     width: np.ndarray
     weights: np.ndarray | None = None
+    hand_off: bool = False
 
 
 @dataclass
@@ -308,17 +313,20 @@ class _Walker:
         self.last_x = self.x.copy()
         self.last_gradient = np.zeros_like(self.x)
         self.recent = np.repeat(self.obj[None], MEMORY, axis=0)
+        self.slot = 0  # the row of ``recent`` written last
         self.lowest = np.inf
         self.still = self._still(self.x)
 
     # -- one iteration -----------------------------------------------------
 
-    def direction(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """Return the step direction and, when needed, the gradient itself.
+    def direction(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Return the step direction, the gradient and the scaling.
 
         The direction is the gradient ``2·JᵀF`` at each start's look-ahead
         point, divided coordinate by coordinate by the curvature ``2·Σ J²``
-        when scaling is on (the factors 2 cancel).
+        when scaling is on (the factors 2 cancel). The gradient itself is
+        returned only when the line search or a trace needs it; the scaling
+        (half the curvature, floored) only when it is on.
         """
         s, system = self.s, self.system
         f, jac = self.f, self.jac
@@ -335,19 +343,21 @@ class _Walker:
         half = system.jt_times(jac, f)
         gradient = 2.0 * half if s.line_search or self.walk.trace else None
         if not s.scale:
-            return (gradient if gradient is not None else 2.0 * half), gradient
+            return (gradient if gradient is not None else 2.0 * half), gradient, None
         curvature = system.column_norms2(jac)
         floor = curvature.max(axis=0)
         floor *= 1e-12
         floor += 1e-300
         np.maximum(curvature, floor, out=curvature)
-        return np.divide(half, curvature, out=half), gradient
+        return np.divide(half, curvature, out=half), gradient, curvature
 
     def advance(self, iteration: int) -> None:
         """Move every active start one step and retire those that are done."""
-        d, gradient = self.direction()
+        d, gradient, scaling = self.direction()
         if self.s.line_search:
-            new_x, new_f, new_obj, new_jac, taken = self._line_search(d, gradient)
+            new_x, new_f, new_obj, new_jac, taken = self._line_search(
+                d, gradient, scaling
+            )
         else:
             new_x, new_f, new_obj, new_jac, taken = self._fixed_step(d)
 
@@ -398,7 +408,9 @@ class _Walker:
         scale[bad] = 0.0
         return trial, new_f, new_obj, None, scale * length  # Jacobians are stale
 
-    def _line_search(self, d: np.ndarray, gradient: np.ndarray) -> tuple:
+    def _line_search(
+        self, d: np.ndarray, gradient: np.ndarray, scaling: np.ndarray | None
+    ) -> tuple:
         """Backtrack along ``−d`` from a Barzilai-Borwein step.
 
         The first trial step is ``sᵀPs / sᵀy`` from the last move ``s``, the
@@ -409,30 +421,45 @@ class _Walker:
         """
         slope = _dot(gradient, d)
         moved, changed = self.x - self.last_x, gradient - self.last_gradient
-        metric = np.divide(gradient, d, out=np.ones_like(d), where=d != 0)
         curvature = _dot(moved, changed)
-        length = _dot(moved * metric, moved)
+        moved *= moved
+        length = _dot(moved, scaling) * 2.0 if scaling is not None else moved.sum(0)
         bb = length / np.where(curvature > 0, curvature, np.inf)
         t = np.where(bb > 0, bb, np.minimum(self.step * 2.0, 1.0))
-        t = np.clip(t, 1e-10, 1e6)
+        t = np.clip(t, 1e-10, 1e6, out=t)
         self.last_x, self.last_gradient = self.x.copy(), gradient
 
         step = self._limit(-d)
         reference = self.recent.max(axis=0)
+        drop = ARMIJO * slope
         new_x, new_f, new_obj = self._try(step, t)
+        bad = ~(new_obj <= reference - drop * t)
         for _ in range(HALVINGS):
-            bad = ~(new_obj <= reference - ARMIJO * t * slope)
             if not bad.any():
                 break
             t[bad] *= 0.5
             tried = self._try(step[:, bad], t[bad], bad)
             new_x[:, bad], new_f[:, bad], new_obj[bad] = tried
-        failed = ~(new_obj <= reference - ARMIJO * t * slope)
-        t[failed] = 0.0
-        self.step = np.where(failed, self.step, t)
-        self.recent = np.roll(self.recent, 1, axis=0)
-        self.recent[0] = np.where(failed, self.obj, new_obj)
+            bad[bad] = ~(tried[2] <= reference[bad] - drop[bad] * t[bad])
+        self.slot = (self.slot + 1) % MEMORY
+        if bad.any():  # these starts found no step down
+            t[bad] = 0.0
+            self.step = np.where(bad, self.step, t)
+            self.recent[self.slot] = np.where(bad, self.obj, new_obj)
+        else:
+            self.step = t
+            self.recent[self.slot] = new_obj
         return new_x, new_f, new_obj, None, t * _abs_max(step)
+
+    def _slow(self, iteration: int) -> np.ndarray:
+        """Tell which starts cannot reach the tolerance within the budget.
+
+        The objective's fall over the last window, repeated over every window
+        left, must bring it below the level of convergence.
+        """
+        windows_left = (self.s.max_iter - iteration - 1) / STALL_WINDOW
+        pace = np.minimum(self.obj / self.window, 1.0)
+        return self.obj * pace**windows_left > self.near
 
     @staticmethod
     def _still(x: np.ndarray) -> np.ndarray:
@@ -470,9 +497,11 @@ class _Walker:
         if s.line_search:
             diverged &= self.growth >= GROWTH_STREAK
             diverged |= self.obj == np.inf
-        stuck = still
+        stuck, slow = still, None
         if (iteration + 1) % STALL_WINDOW == 0:
             stuck |= self.window - self.obj <= STALL_RATIO * self.window
+            if s.hand_off:
+                slow = self._slow(iteration) & ~(converged | diverged | stuck)
             self.window = self.obj.copy()
             self.still = self._still(self.x)
             diverged |= self.still > STILL * 1e150
@@ -485,10 +514,13 @@ class _Walker:
 
         done = converged | diverged
         done |= stuck
+        if slow is not None:
+            done |= slow
         if done.any():
-            reason = np.where(
-                converged, CONVERGED, np.where(diverged, DIVERGED, STATIONARY)
-            )
+            reason = np.where(converged, CONVERGED, STATIONARY)
+            if slow is not None:
+                reason[slow] = BUDGET
+            reason[diverged] = DIVERGED
             self._leave(done, reason[done], iteration + 1)
         if self.paths is not None:
             self.walk.x[self.idx] = self.x.T

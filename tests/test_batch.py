@@ -342,6 +342,7 @@ x^2 = 4
 @max-iter 100000000
 @starts 4000
 @noise 0
+@polish off
 x^2 + y^2 = 4
 x*y = 1
 
