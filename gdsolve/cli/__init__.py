@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import sys
 
-from gdsolve.cli.app import app
-from gdsolve.cli import solve as _solve  # noqa: F401  (registers commands)
-from gdsolve.cli import batch as _batch  # noqa: F401  (registers commands)
-from gdsolve.cli import plot as _plot  # noqa: F401  (registers commands)
+# Typer and Rich make many objects that live until the end; collecting garbage
+# while they load would only walk them again and again (see main()).
+_collecting = gc.isenabled()
+gc.disable()
+try:
+    from gdsolve.cli.app import app, modules_loaded
+    from gdsolve.cli import solve as _solve  # noqa: F401  (registers commands)
+    from gdsolve.cli import batch as _batch  # noqa: F401  (registers commands)
+    from gdsolve.cli import plot as _plot  # noqa: F401  (registers commands)
+finally:
+    if _collecting:
+        gc.enable()
 
 #: An argument that starts with '-' and holds an operator or a space is an
 #: equation (no option of gdsolve looks like that), and so is one that starts
@@ -39,7 +48,16 @@ def main() -> None:
     cost more than they give (and fight over a busy machine), so one thread is
     the default; set ``OPENBLAS_NUM_THREADS`` (or ``OMP_NUM_THREADS``) to
     override it.
+
+    The cyclic garbage collector is off while the modules load: they make
+    hundreds of thousands of objects that live until the end, and collecting
+    meanwhile would only walk them again and again. A command turns it back on
+    once its modules are in (:func:`gdsolve.cli.app.modules_loaded`).
     """
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
-    app(args=protect_equations(sys.argv[1:]), prog_name="gdsolve")
+    gc.disable()
+    try:
+        app(args=protect_equations(sys.argv[1:]), prog_name="gdsolve")
+    finally:
+        modules_loaded()

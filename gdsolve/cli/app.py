@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Any, Callable, NoReturn
@@ -44,6 +45,18 @@ def main_options(
     ),
 ) -> None:
     """Solve systems of equations by gradient descent from many starts."""
+
+
+def modules_loaded() -> None:
+    """Collect garbage again, looking only at objects made from now on.
+
+    Everything alive now (the loaded modules, mostly) is moved out of the
+    collector's sight: it lives until the end, so walking it again in every
+    full collection, at exit, or while a forked child copies the pages it
+    touches would be wasted work.
+    """
+    gc.freeze()
+    gc.enable()
 
 
 def fail(error: BaseException, json_output: bool = False) -> NoReturn:

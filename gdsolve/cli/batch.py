@@ -13,7 +13,7 @@ from typing import Annotated, Any, Iterator, Optional
 import typer
 
 from gdsolve.cli import options as o
-from gdsolve.cli.app import app, guarded, stderr, stdout
+from gdsolve.cli.app import app, guarded, modules_loaded, stderr, stdout
 from gdsolve.cli.solve import method_settings
 from gdsolve.errors import ExitCode, OptionError
 
@@ -87,6 +87,7 @@ def batch(
     json_output = output in (o.Format.json, o.Format.jsonl)
 
     def run() -> ExitCode:
+        modules_loaded()  # SymPy loads only if some system is to be solved
         paths = _paths(files)
         settings = method_settings(
             method, lr, line_search, momentum, beta1, beta2, eps, batch_size

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Iterator, Optional
 import typer
 
 from gdsolve.cli import options as o
-from gdsolve.cli.app import app, guarded, stderr, stdout
+from gdsolve.cli.app import app, guarded, modules_loaded, stderr, stdout
 from gdsolve.cli.solve import gather_equations, method_settings
 from gdsolve.errors import ExitCode
 
@@ -101,6 +101,7 @@ def plot(
         from gdsolve import plotting
         from gdsolve.api import Settings, prepare, solve_system
 
+        modules_loaded()
         plotting.picture_format(output)
         plotting.require_matplotlib()
         texts = gather_equations(equations)
@@ -179,6 +180,7 @@ def compare(
 
             plotting.picture_format(chart)
             plotting.require_matplotlib()
+        modules_loaded()
         texts = gather_equations(equations)
         settings = o.search_settings(
             box,

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from gdsolve.cli import options as o
-from gdsolve.cli.app import app, guarded, stderr, stdout
+from gdsolve.cli.app import app, guarded, modules_loaded, stderr, stdout
 from gdsolve.errors import ExitCode, InputError, ParseError
 
 #: Most bytes read from stdin for one system.
@@ -143,6 +143,7 @@ def solve(
     def run() -> ExitCode:
         from gdsolve.api import solve as solve_equations
 
+        modules_loaded()
         texts, lines = gather_numbered(equations)
         settings = method_settings(
             method, lr, line_search, momentum, beta1, beta2, eps, batch_size
