@@ -353,6 +353,7 @@ class _Search:
             upper=self.upper,
             width=self.width,
             weights=weights,
+            hand_off=s.polish,
         )
 
     def round(self, target, x0, rng, record_paths=False, trace=0, progress=None):

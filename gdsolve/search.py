@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from gdsolve.methods import Method
+from gdsolve.refine import polish
 from gdsolve.system import System
 
 #: Why a start left the descent.
@@ -45,6 +46,10 @@ MAX_KICKS = 5
 STILL = 1e-14
 #: Objective values remembered by the non-monotone line search.
 MEMORY = 8
+#: Up to this many unknowns, a crawling start is polished where it is (see
+#: ``Descent.hand_off``), with at most this many Levenberg-Marquardt steps.
+CRAWL_UNKNOWNS = 200
+CRAWL_STEPS = 20
 
 Progress = Callable[[int, float, int, int], None]
 
@@ -69,10 +74,9 @@ class Descent:
         weights: The factor each equation of the descended system carries
             (see :class:`gdsolve.system.Balanced`); convergence is judged on
             the residuals as written.
-        hand_off: Polishing follows the descent, so a start whose pace over
-            the last :data:`STALL_WINDOW` iterations cannot bring it to the
-            tolerance within the budget leaves early (reason ``budget``)
-            instead of crawling along a curved valley to the end.
+        hand_off: Polishing follows the descent, so a start crawling along a
+            curved valley, whose pace the budget would not do for, is
+            polished where it is; if that reaches a root it has converged.
     """
 
     method: Method
@@ -135,6 +139,7 @@ _PER_START = (
     "last_x",
     "last_gradient",
     "recent",
+    "polished",
 )
 
 #: Up to this many Jacobian entries, column sums run entry by entry.
@@ -314,6 +319,7 @@ class _Walker:
         self.last_gradient = np.zeros_like(self.x)
         self.recent = np.repeat(self.obj[None], MEMORY, axis=0)
         self.slot = 0  # the row of ``recent`` written last
+        self.polished = np.zeros(len(self.idx), dtype=bool)
         self.lowest = np.inf
         self.still = self._still(self.x)
 
@@ -451,15 +457,35 @@ class _Walker:
             self.recent[self.slot] = new_obj
         return new_x, new_f, new_obj, None, t * _abs_max(step)
 
-    def _slow(self, iteration: int) -> np.ndarray:
-        """Tell which starts cannot reach the tolerance within the budget.
+    def _crawling(self, iteration: int) -> np.ndarray:
+        """Tell which starts would not converge within the budget.
 
-        The objective's fall over the last window, repeated over every window
-        left, must bring it below the level of convergence.
+        Such a start's pace over the last window, repeated over every window
+        left, would not bring it to the level of convergence: it crawls along
+        a curved valley or settles on a valley floor above zero.
         """
         windows_left = (self.s.max_iter - iteration - 1) / STALL_WINDOW
         pace = np.minimum(self.obj / self.window, 1.0)
         return self.obj * pace**windows_left > self.near
+
+    def _polish(self, which: np.ndarray) -> np.ndarray:
+        """Polish the given starts where they are; tell which reached a root.
+
+        Those that did move to the root; the others walk on unchanged, and
+        are not polished again unless a kick sends them elsewhere.
+        """
+        s = self.s
+        self.polished[which] = True
+        done = polish(self.system.system, self.x[:, which].T, s.lower, s.upper,
+                      steps=CRAWL_STEPS)
+        f = done.f if s.weights is None else done.f / s.weights
+        reached = np.abs(f).max(axis=1) <= s.tol  # NaN and inf fail
+        ids = np.flatnonzero(which)[reached]
+        self.x[:, ids], self.f[:, ids] = done.x[reached].T, done.f[reached].T
+        self.obj[ids] = np.einsum("sm,sm->s", done.f[reached], done.f[reached])
+        out = np.zeros_like(which)
+        out[ids] = True
+        return out
 
     @staticmethod
     def _still(x: np.ndarray) -> np.ndarray:
@@ -497,11 +523,14 @@ class _Walker:
         if s.line_search:
             diverged &= self.growth >= GROWTH_STREAK
             diverged |= self.obj == np.inf
-        stuck, slow = still, None
+        stuck = still
         if (iteration + 1) % STALL_WINDOW == 0:
             stuck |= self.window - self.obj <= STALL_RATIO * self.window
-            if s.hand_off:
-                slow = self._slow(iteration) & ~(converged | diverged | stuck)
+            if s.hand_off and self.system.n <= CRAWL_UNKNOWNS:
+                crawling = self._crawling(iteration) & ~self.polished
+                crawling &= ~(converged | diverged | stuck)
+                if crawling.any():
+                    converged |= self._polish(crawling)
             self.window = self.obj.copy()
             self.still = self._still(self.x)
             diverged |= self.still > STILL * 1e150
@@ -514,13 +543,10 @@ class _Walker:
 
         done = converged | diverged
         done |= stuck
-        if slow is not None:
-            done |= slow
         if done.any():
-            reason = np.where(converged, CONVERGED, STATIONARY)
-            if slow is not None:
-                reason[slow] = BUDGET
-            reason[diverged] = DIVERGED
+            reason = np.where(
+                converged, CONVERGED, np.where(diverged, DIVERGED, STATIONARY)
+            )
             self._leave(done, reason[done], iteration + 1)
         if self.paths is not None:
             self.walk.x[self.idx] = self.x.T
@@ -569,6 +595,7 @@ class _Walker:
         self.last_x[:, where], self.last_gradient[:, where] = trial[:, ok], 0.0
         self.recent[:, where] = obj[ok]
         self.still[where] = self._still(trial[:, ok])
+        self.polished[where] = False
         self.walk.kicks[self.idx[starts]] += 1
         self.state = _reset(self.state, starts)
 

@@ -17,6 +17,7 @@ from gdsolve.methods import (
     nesterov,
 )
 from gdsolve.search import CONVERGED, Descent, descend
+from gdsolve.system import Balanced, equation_weights
 
 from conftest import same_points
 
@@ -144,3 +145,34 @@ def test_sgd_uses_a_subset_of_the_equations():
     )
     assert result.settings["batch_size"] == 2
     assert same_points([r.x for r in result.roots], [(1.0, 2.0, 3.0)], tol=1e-10)
+
+
+@pytest.mark.parametrize("hand_off", [False, True])
+def test_starts_crawling_between_two_close_roots_are_polished_on_the_spot(hand_off):
+    # The two conics cross twice close together, at (1, 1) and near
+    # (1.16497, 0.82539); between them the valley is long and nearly flat.
+    system = prepare(["x^2 + x*y + y^2 = 3", "x^2 - 3*x*y + 2*y^2 + x = 1"])
+    starts = np.random.default_rng(0).uniform(-3, 3, (1000, 2))
+    balanced = Balanced(system, equation_weights(system, starts))
+    descent = Descent(
+        method=gradient_descent(1.0),
+        line_search=True,
+        scale=True,
+        max_iter=500,
+        tol=1e-6,
+        noise=0.05,
+        batch_size=None,
+        lower=np.full(2, -np.inf),
+        upper=np.full(2, np.inf),
+        width=np.full(2, 6.0),
+        weights=balanced.weights,
+        hand_off=hand_off,
+    )
+    walk = descend(balanced, descent, starts, np.random.default_rng(0))
+    if hand_off:
+        assert walk.count(CONVERGED) == 1000
+        assert walk.iterations.max() <= 150
+        ends = walk.x[np.abs(walk.x - [1.0, 1.0]).max(axis=1) < 1e-5]
+        assert len(ends) > 0
+    else:  # the crawl alone runs some starts to the end of the budget
+        assert walk.iterations.max() == 500
