@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from gdsolve import __version__
+from gdsolve.cli.quick import Group
 from gdsolve.errors import ExitCode, GdsolveError
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 
 

@@ -14,6 +14,7 @@ import typer
 
 from gdsolve.cli import options as o
 from gdsolve.cli.app import app, guarded, modules_loaded, stderr, stdout
+from gdsolve.cli.quick import Command
 from gdsolve.cli.solve import method_settings
 from gdsolve.errors import ExitCode, OptionError
 
@@ -50,7 +51,7 @@ Timeout = Annotated[
 _SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-@app.command()
+@app.command(cls=Command)
 def batch(
     files: Files = None,
     jobs: Jobs = 1,

@@ -10,6 +10,7 @@ import typer
 
 from gdsolve.cli import options as o
 from gdsolve.cli.app import app, guarded, modules_loaded, stderr, stdout
+from gdsolve.cli.quick import Command
 from gdsolve.cli.solve import gather_equations, method_settings
 from gdsolve.errors import ExitCode
 
@@ -61,7 +62,7 @@ COMPARE_COLUMNS = [
 ]
 
 
-@app.command()
+@app.command(cls=Command)
 def plot(
     equations: o.Equations = None,
     output: OutputFile = ...,
@@ -141,7 +142,7 @@ def plot(
     raise typer.Exit(guarded(run))
 
 
-@app.command()
+@app.command(cls=Command)
 def compare(
     equations: o.Equations = None,
     vars: o.Vars = None,

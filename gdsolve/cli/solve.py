@@ -9,6 +9,7 @@ import typer
 
 from gdsolve.cli import options as o
 from gdsolve.cli.app import app, guarded, modules_loaded, stderr, stdout
+from gdsolve.cli.quick import Command
 from gdsolve.errors import ExitCode, InputError, ParseError
 
 #: Most bytes read from stdin for one system.
@@ -103,7 +104,7 @@ def method_settings(
     }
 
 
-@app.command()
+@app.command(cls=Command)
 def solve(
     equations: o.Equations = None,
     vars: o.Vars = None,
@@ -239,7 +240,7 @@ class _progress:
             self.status.stop()
 
 
-@app.command()
+@app.command(cls=Command)
 def methods() -> None:
     """List the descent methods, what each does and its settings."""
     from gdsolve.methods import METHODS
