@@ -142,8 +142,10 @@ _PER_START = (
     "polished",
 )
 
-#: Up to this many Jacobian entries, column sums run entry by entry.
+#: Up to this many Jacobian entries, and from this many starts on, column
+#: sums run entry by entry.
 _FEW_ENTRIES = 64
+_MANY_STARTS = 32
 
 
 def _objective(f: np.ndarray) -> np.ndarray:
@@ -209,10 +211,9 @@ class _Columns:
                 self._plan.append((k, i, j, j not in seen))
                 seen.add(j)
             self._empty = [j for j in range(self.n) if j not in seen]
-        else:
-            self._sorted = np.argsort(self.cols, kind="stable")
-            ids, starts = np.unique(self.cols[self._sorted], return_index=True)
-            self._col_ids, self._col_starts = ids, starts
+        self._sorted = np.argsort(self.cols, kind="stable")
+        ids, starts = np.unique(self.cols[self._sorted], return_index=True)
+        self._col_ids, self._col_starts = ids, starts
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         if self._own:
@@ -227,15 +228,20 @@ class _Columns:
 
     def jt_times(self, jac: np.ndarray, f: np.ndarray) -> np.ndarray:
         """Return ``Jᵀf`` for each start, summing only the nonzero entries."""
-        if self._few:
+        if self._entry_by_entry(jac):
             return self._sum_entries(jac, f, by_entry=False)
         return self._by_column(jac * f[self.rows])
 
     def column_norms2(self, jac: np.ndarray) -> np.ndarray:
         """Return the squared norm of each Jacobian column, for each start."""
-        if self._few:
+        if self._entry_by_entry(jac):
             return self._sum_entries(jac, jac, by_entry=True)
         return self._by_column(jac * jac)
+
+    def _entry_by_entry(self, jac: np.ndarray) -> bool:
+        """Sum entry by entry when there are few entries and many starts: one
+        operation per entry beats gathering, unless each operation is tiny."""
+        return self._few and jac.shape[1] >= _MANY_STARTS
 
     def _sum_entries(self, jac: np.ndarray, other: np.ndarray, by_entry: bool):
         """Sum ``jac[k]·other[k or its equation]`` into each entry's column."""
