@@ -15,6 +15,9 @@ Classification then looks at each distinct point:
 Where the Jacobian at a root has a null direction along which the solutions
 continue (a curve or surface), the root is not isolated; its dimension is found
 by stepping along the null directions and polishing back.
+
+Large systems with a sparse Jacobian do this linear algebra with sparse
+matrices (:mod:`gdsolve.sparse`); the others with dense Jacobians.
 """
 
 from __future__ import annotations
@@ -23,12 +26,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gdsolve.sparse import (
+    WEAK_LIMIT,
+    gram_pattern,
+    is_sparse,
+    newton_step,
+    solve_damped,
+    weak_directions,
+)
 from gdsolve.system import System
 
 #: Largest dense Jacobian, in floats, polished in one batch.
 DENSE_BUDGET = 32_000_000
 #: Most Levenberg-Marquardt iterations when polishing (most points need a few).
 POLISH_STEPS = 100
+#: For large sparse systems, polishing looks at each point's progress every
+#: this many steps; a point whose objective fell by less than ``STALL_DROP`` of
+#: itself over the last look while its steps did not shrink to half stops:
+#: it is creeping along a curved valley far from any root or valley floor (one
+#: converging shrinks its steps) and is judged where it is, mostly as still
+#: moving. Some such points would reach a root after many more steps; there
+#: each step evaluates every equation and factorises a large matrix, so they
+#: are given up. Small systems take every step of ``POLISH_STEPS``.
+STALL_STEPS = 10
+STALL_DROP = 1e-3
 #: Relative tolerance for merging two end points into one solution.
 MERGE_RTOL = 1e-6
 #: A Gauss-Newton step longer than this (relative to the point) means the point
@@ -38,6 +59,11 @@ STEP_RTOL = 1e-4
 #: hundredth of the box width) would change the objective by less than this
 #: fraction, to first order.
 STATIONARY_REL = 1e-6
+#: A direction along which the Jacobian's singular value is at most this share
+#: of the largest (or of one, if that is smaller) is nearly null at a root.
+WEAK_RELATIVE = 1e-3
+#: Up to this many Jacobian entries, row sums run entry by entry.
+_FEW_ENTRIES = 64
 
 
 @dataclass
@@ -57,7 +83,14 @@ class Polished:
 
 
 def chunks(system: System, count: int) -> int:
-    """Return how many points fit in one batch of dense Jacobians."""
+    """Return how many points are polished in one batch.
+
+    A large sparse system takes every point at once (its matrices hold only
+    the nonzeros); otherwise batches are sized so that their dense Jacobians
+    fit in memory.
+    """
+    if is_sparse(system):
+        return max(1, count)
     per_point = max(1, system.n_equations * system.n_unknowns)
     return max(1, min(count, DENSE_BUDGET // per_point))
 
@@ -72,11 +105,12 @@ def polish(
     """Refine points by Levenberg-Marquardt steps, all points at once.
 
     Points where the system cannot be evaluated are returned unchanged with
-    ``inf`` residuals. Batches are sized so their dense Jacobians fit in memory.
+    ``inf`` residuals. Batches are sized by :func:`chunks`.
     """
     size = chunks(system, len(x))
+    solver = _Solver(system)
     parts = [
-        _polish_batch(system, x[i : i + size], lower, upper, steps)
+        _polish_batch(system, solver, x[i : i + size], lower, upper, steps)
         for i in range(0, len(x), size)
     ]
     if not parts:
@@ -89,10 +123,41 @@ def polish(
     )
 
 
+class _Solver:
+    """Solves ``(JᵀJ + λ·D) δ = −Jᵀf`` for each point, dense or sparse.
+
+    A large sparse system (see :func:`gdsolve.sparse.is_sparse`) is solved
+    from the Jacobian's nonzero entries with a sparse factorisation; any other
+    system through its dense ``(points, equations, unknowns)`` Jacobian.
+    """
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.gram = None
+        if is_sparse(system):
+            self.gram = gram_pattern(system.rows, system.cols, system.n_unknowns)
+
+    def step(
+        self, jac: np.ndarray, f: np.ndarray, damping: np.ndarray, scale: np.ndarray
+    ) -> np.ndarray:
+        """Return the step ``δ`` for each point.
+
+        Args:
+            jac: The Jacobian's nonzero entries per point.
+            f: The residuals per point.
+            damping: λ per point.
+            scale: ``D``, the damping's diagonal per point.
+        """
+        if self.gram is not None:
+            g = self.system.jt_times(jac, f)
+            return solve_damped(self.gram, jac, g, damping, scale)
+        return _lm_step(self.system.dense(jac), f, damping, scale)
+
+
 def _lm_step(
     j: np.ndarray, f: np.ndarray, damping: np.ndarray, scale: np.ndarray | None = None
 ) -> np.ndarray:
-    """Solve ``(JᵀJ + λ·D) δ = −Jᵀf`` for each point.
+    """Solve ``(JᵀJ + λ·D) δ = −Jᵀf`` for each point, with dense ``j``.
 
     ``D`` is ``scale`` when given (the largest ``diag(JᵀJ)`` seen so far, as in
     MINPACK, so an unknown whose column fades near the solution keeps its
@@ -102,7 +167,7 @@ def _lm_step(
     a = jt @ j
     g = (jt @ f[..., None])[..., 0]
     if scale is None:
-        scale = _column_scale(a)
+        scale = _floored(np.diagonal(a, axis1=1, axis2=2))
     idx = np.arange(a.shape[1])
     a[:, idx, idx] += damping[:, None] * scale
     try:
@@ -111,46 +176,64 @@ def _lm_step(
         return -(np.linalg.pinv(a) @ g[..., None])[..., 0]
 
 
-def _gram(j: np.ndarray) -> np.ndarray:
-    return j.transpose(0, 2, 1) @ j
+def _column_scale(system: System, jac: np.ndarray) -> np.ndarray:
+    """Return ``diag(JᵀJ)`` from the nonzero entries, floored away from zero."""
+    return _floored(system.column_norms2(jac))
 
 
-def _column_scale(a: np.ndarray) -> np.ndarray:
-    """Return ``diag(JᵀJ)`` from ``a = JᵀJ``, floored away from zero."""
-    diag = np.diagonal(a, axis1=1, axis2=2)
+def _floored(diag: np.ndarray) -> np.ndarray:
     return np.maximum(diag, 1e-12 * diag.max(axis=1, keepdims=True) + 1e-200)
 
 
-def _polish_batch(system, x, lower, upper, steps) -> Polished:
+def _times(system: System, jac: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Return ``J·v`` for each point from the nonzero entries."""
+    return _row_sums(system, jac * v[:, system.cols])
+
+
+def _row_sums(system: System, values: np.ndarray) -> np.ndarray:
+    """Sum per-entry values into their equation's row, for each point."""
+    out = np.zeros((len(values), system.n_equations))
+    if len(system.rows) <= _FEW_ENTRIES:
+        for k, i in enumerate(system.rows):
+            out[:, i] += values[:, k]
+    elif len(system.rows):
+        order = np.argsort(system.rows, kind="stable")
+        ids, starts = np.unique(system.rows[order], return_index=True)
+        out[:, ids] = np.add.reduceat(values[:, order], starts, axis=1)
+    return out
+
+
+def _polish_batch(system, solver, x, lower, upper, steps) -> Polished:
     """Levenberg-Marquardt with Nielsen's damping update, all points at once."""
     x = x.copy()
-    f, jv = system.evaluate(x)
-    j = system.dense(jv)
+    f, j = system.evaluate(x)
     obj = np.einsum("sm,sm->s", f, f)
-    ok = np.isfinite(obj) & np.isfinite(j).all(axis=(1, 2))
+    ok = np.isfinite(obj) & np.isfinite(j).all(axis=1)
     obj[~ok] = np.inf
     error = np.full(x.shape, np.inf)
     damping, growth = np.full(len(x), 1e-3), np.full(len(x), 2.0)
-    scale = _column_scale(_gram(j))
+    scale = np.ones(x.shape)
+    scale[ok] = _column_scale(system, j[ok])
+    progress = _Progress(obj, watch=solver.gram is not None)
     active = ok.copy()
-    for _ in range(steps):
+    for k in range(steps):
         rows = np.flatnonzero(active)
         if rows.size == 0:
             break
-        delta = _lm_step(j[rows], f[rows], damping[rows], scale[rows])
+        delta = solver.step(j[rows], f[rows], damping[rows], scale[rows])
         error[rows] = np.abs(delta)
         trial = np.clip(x[rows] + delta, lower, upper)
         ft, jt = system.evaluate(trial)
         ot = np.einsum("sm,sm->s", ft, ft)
-        linear = f[rows] + (j[rows] @ (trial - x[rows])[..., None])[..., 0]
+        linear = f[rows] + _times(system, j[rows], trial - x[rows])
         predicted = obj[rows] - np.einsum("sm,sm->s", linear, linear)
         ratio = (obj[rows] - ot) / np.where(predicted > 0, predicted, np.inf)
         better = np.isfinite(ot) & np.isfinite(jt).all(axis=1) & (ot < obj[rows])
 
         acc = rows[better]
         x[acc], f[acc], obj[acc] = trial[better], ft[better], ot[better]
-        j[acc] = system.dense(jt[better])
-        scale[acc] = np.maximum(scale[acc], _column_scale(_gram(j[acc])))
+        j[acc] = jt[better]
+        scale[acc] = np.maximum(scale[acc], _column_scale(system, j[acc]))
         shrink = np.maximum(1 / 3, 1 - (2 * np.clip(ratio, 0, 1) - 1) ** 3)
         damping[rows] = np.where(
             better, damping[rows] * shrink, damping[rows] * growth[rows]
@@ -158,21 +241,75 @@ def _polish_batch(system, x, lower, upper, steps) -> Polished:
         growth[rows] = np.where(better, 2.0, growth[rows] * 2)
 
         size = 1 + np.abs(x[rows]).max(axis=1)
-        tiny = np.abs(delta).max(axis=1) <= 1e-15 * size
+        length = np.abs(delta).max(axis=1)
+        tiny = length <= 1e-15 * size
         settled = (obj[rows] == 0) | tiny | (damping[rows] > 1e16)
+        settled |= progress.stalled(k, rows, obj[rows], length)
         active[rows[settled]] = False
     f[~ok] = np.inf
     return Polished(x, f, error)
 
 
+class _Progress:
+    """Tells creeping points from converging ones (see :data:`STALL_STEPS`).
+
+    Args:
+        obj: The objective of each point at the start.
+        watch: Whether to look for stalled points at all (only for large
+            sparse systems).
+    """
+
+    def __init__(self, obj: np.ndarray, watch: bool) -> None:
+        self.watch = watch
+        self.mark = obj.copy()  # the objective at the last look
+        self.longest = np.zeros(len(obj))  # longest step since the last look
+        self.before = np.full(len(obj), np.inf)  # ... and in the look before
+
+    def stalled(
+        self, k: int, rows: np.ndarray, obj: np.ndarray, length: np.ndarray
+    ) -> np.ndarray:
+        """Record step ``k`` of the points ``rows``; say which have stalled."""
+        if not self.watch:
+            return np.zeros(len(rows), dtype=bool)
+        self.longest[rows] = np.maximum(self.longest[rows], np.nan_to_num(length))
+        if (k + 1) % STALL_STEPS:
+            return np.zeros(len(rows), dtype=bool)
+        slow = obj >= (1 - STALL_DROP) * self.mark[rows]
+        steady = self.longest[rows] >= 0.5 * self.before[rows]
+        self.mark[rows], self.before[rows] = obj, self.longest[rows]
+        self.longest[rows] = 0.0
+        return slow & steady
+
+
 def step_estimate(system: System, x: np.ndarray) -> np.ndarray:
     """Return the length, per unknown, of one nearly undamped Gauss-Newton step."""
     size = chunks(system, len(x))
+    solver = _Solver(system)
     out = []
     for i in range(0, len(x), size):
-        f, jv = system.evaluate(x[i : i + size])
-        out.append(np.abs(_lm_step(system.dense(jv), f, np.full(len(f), 1e-9))))
+        f, jac = system.evaluate(x[i : i + size])
+        out.append(np.abs(_gauss_newton(system, solver, jac, f)))
     return np.concatenate(out) if out else np.empty_like(x)
+
+
+def _gauss_newton(system: System, solver: _Solver, jac, f) -> np.ndarray:
+    """Return a Gauss-Newton step from each point.
+
+    A large sparse square system takes the Newton step itself (see
+    :func:`gdsolve.sparse.newton_step`) where its Jacobian is not exactly
+    singular; otherwise the step is damped by a billionth of ``diag(JᵀJ)``.
+    """
+    with np.errstate(all="ignore"):
+        n = system.n_unknowns
+        step = np.full((len(f), n), np.nan)
+        if solver.gram is not None and system.n_equations == n:
+            step = newton_step(system.rows, system.cols, n, jac, f)
+        left = np.flatnonzero(~np.isfinite(step).all(axis=1))
+        if len(left):
+            scale = _column_scale(system, jac[left])
+            damping = np.full(len(left), 1e-9)
+            step[left] = solver.step(jac[left], f[left], damping, scale)
+        return step
 
 
 def group(
@@ -242,22 +379,25 @@ def classify(
     unknown near zero.
     """
     f, jv = system.evaluate(x)
-    j = system.dense(jv)
-    u, s, vt = np.linalg.svd(j, full_matrices=True)
-    k = s.shape[1]
-    s_max = s[:, :1] if k else np.zeros((len(x), 1))
-    keep = s > 1e-12 * s_max
-    inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
-    coeff = np.einsum("smk,sm->sk", u[:, :, :k], f) * inv
-    step = np.abs(np.einsum("skn,sk->sn", vt[:, :k, :], coeff))
+    if is_sparse(system):
+        solver = _Solver(system)
+        step = np.abs(_gauss_newton(system, solver, jv, f))
+
+        def weak(i: int) -> np.ndarray:
+            if not np.isfinite(jv[i]).all():
+                return np.empty((0, system.n_unknowns))
+            return weak_directions(solver.gram, jv[i], WEAK_RELATIVE)
+
+    else:
+        step, weak = _svd_step(system.dense(jv), f)
     gn = step.max(axis=1, initial=0.0)
 
-    row_scale = (np.abs(j) * np.abs(x)[:, None, :]).sum(axis=2)
+    row_scale = _row_sums(system, np.abs(jv) * np.abs(x)[:, system.cols])
     residual = np.abs(f).max(axis=1, initial=0.0)
     is_root = (np.abs(f) <= tol * np.maximum(1.0, row_scale)).all(axis=1)
     is_root &= (step <= STEP_RTOL * (np.abs(x) + 0.01 * width)).all(axis=1)
     fnorm = np.linalg.norm(f, axis=1)
-    slope = np.abs(2 * (j.transpose(0, 2, 1) @ f[..., None])[..., 0])
+    slope = np.abs(2 * system.jt_times(jv, f))
     reach = np.abs(x) + 0.01 * width
     stationary = (slope * reach).sum(axis=1) <= STATIONARY_REL * fnorm**2 + 1e-300
 
@@ -272,8 +412,28 @@ def classify(
             kind = "moving"
         verdicts.append(Verdict(kind, float(residual[i]), objective, float(gn[i])))
     _find_saddles(system, x, verdicts, lower, upper)
-    _find_dimensions(system, x, vt, s, verdicts, lower, upper)
+    _find_dimensions(system, x, weak, verdicts, lower, upper)
     return verdicts
+
+
+def _svd_step(j: np.ndarray, f: np.ndarray):
+    """Return the minimum-norm Gauss-Newton step's length per unknown from a
+    dense Jacobian, and the function giving each point's weak directions."""
+    u, s, vt = np.linalg.svd(j, full_matrices=True)
+    k = s.shape[1]
+    s_max = s[:, :1] if k else np.zeros((len(f), 1))
+    keep = s > 1e-12 * s_max
+    inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
+    coeff = np.einsum("smk,sm->sk", u[:, :, :k], f) * inv
+    step = np.abs(np.einsum("skn,sk->sn", vt[:, :k, :], coeff))
+
+    def weak(i: int) -> np.ndarray:
+        sv = np.zeros(j.shape[2])
+        sv[:k] = s[i]
+        chosen = np.flatnonzero(sv <= WEAK_RELATIVE * max(sv.max(), 1.0))
+        return vt[i, chosen[:WEAK_LIMIT]]
+
+    return step, weak
 
 
 def _on_bound(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
@@ -312,23 +472,20 @@ def _find_saddles(system, x, verdicts, lower, upper) -> None:
             verdicts[r].flat = True
 
 
-def _find_dimensions(system, x, vt, s, verdicts, lower, upper) -> None:
+def _find_dimensions(system, x, weak, verdicts, lower, upper) -> None:
     """For roots with a nearly singular Jacobian, test whether solutions continue.
 
-    Along each nearly null direction the root is stepped away and polished back:
-    if polishing stays away, the solutions continue in that direction.
+    Along each nearly null direction (``weak(i)`` gives those of point ``i``)
+    the root is stepped away and polished back: if polishing stays away, the
+    solutions continue in that direction.
     """
-    n = x.shape[1]
     tests, owners = [], []
     for i, v in enumerate(verdicts):
         if v.kind != "root":
             continue
-        sv = np.zeros(n)
-        sv[: s.shape[1]] = s[i]
-        weak = np.flatnonzero(sv <= 1e-3 * max(sv.max(), 1.0))[:8]
         h = 1e-3 * (1 + np.abs(x[i]).max())
-        for d in weak:
-            tests.append(x[i] + h * vt[i, d])
+        for direction in weak(i):
+            tests.append(x[i] + h * direction)
             owners.append((i, h))
     if not tests:
         return
@@ -336,7 +493,7 @@ def _find_dimensions(system, x, vt, s, verdicts, lower, upper) -> None:
     _, jv = system.evaluate(back.x)
     flat = ~np.abs(jv).any(axis=1) if jv.shape[1] else np.ones(len(back.x), bool)
     for (i, h), point, f, constant in zip(owners, back.x, back.f, flat):
-        moved = np.abs(point - x[i]).max()
+        moved = np.linalg.norm(point - x[i])  # the test stepped h along a unit vector
         level = 1e3 * max(verdicts[i].residual, 1e-12)
         stays_root = np.isfinite(f).all() and np.abs(f).max() <= level
         if stays_root and moved >= 0.3 * h and constant:
@@ -390,7 +547,7 @@ def merge_connected(
     for t in _BETWEEN:  # several places, so equally spaced roots stay apart
         between = points[i] + t * (points[j] - points[i])
         f, jv = system.evaluate(between)
-        scale = (np.abs(system.dense(jv)) * np.abs(between)[:, None, :]).sum(axis=2)
+        scale = _row_sums(system, np.abs(jv) * np.abs(between)[:, system.cols])
         roots &= (np.abs(f) <= tol * np.maximum(1.0, scale)).all(axis=1)
         floors &= np.abs(np.einsum("ij,ij->i", f, f) - height[i]) <= level
     joined = roots | floors
