@@ -228,7 +228,8 @@ def generate_source(
     unpack = "".join(f"    v{j} = x[{j}]\n" for j in range(len(symbols)))
     residual_lines = _print_block(library, residuals, f_targets)
     full_lines = []
-    for residual_ids, derivative_ids in _cse_blocks(len(residuals), rows):
+    blocks = _cse_blocks(len(residuals), rows, len(symbols))
+    for residual_ids, derivative_ids in blocks:
         exprs = [residuals[i] for i in residual_ids]
         exprs += [derivatives[k] for k in derivative_ids]
         targets = [f_targets[i] for i in residual_ids]
@@ -296,13 +297,19 @@ def _backend(parsed: ParsedSystem, choice: str) -> _Library:
 
 
 #: Up to this many equations, common subexpressions are shared across all of
-#: them; above it, within each equation, so the cost stays linear in its size.
+#: them; above it, within each equation, so the cost stays linear in its size,
+#: unless the unknowns appear in this many equations each on average: then the
+#: equations share most of their terms (sin(xⱼ) in every row, say) and
+#: evaluating them once for all rows is worth the slower preparation.
 _GLOBAL_CSE_LIMIT = 40
+_SHARED_COLUMN = 8
 
 
-def _cse_blocks(count: int, rows: list[int]) -> list[tuple[list[int], list[int]]]:
+def _cse_blocks(
+    count: int, rows: list[int], unknowns: int
+) -> list[tuple[list[int], list[int]]]:
     """Group residuals with their derivatives for common-subexpression sharing."""
-    if count <= _GLOBAL_CSE_LIMIT:
+    if count <= _GLOBAL_CSE_LIMIT or len(rows) >= _SHARED_COLUMN * unknowns:
         return [(list(range(count)), list(range(len(rows))))]
     by_row: list[list[int]] = [[] for _ in range(count)]
     for k, row in enumerate(rows):
