@@ -208,6 +208,7 @@ def _polish_batch(system, solver, x, lower, upper, steps) -> Polished:
     x = x.copy()
     f, j = system.evaluate(x)
     obj = np.einsum("sm,sm->s", f, f)
+    slope = _gradient_size(system, j, f)
     ok = np.isfinite(obj) & np.isfinite(j).all(axis=1)
     obj[~ok] = np.inf
     error = np.full(x.shape, np.inf)
@@ -228,10 +229,16 @@ def _polish_batch(system, solver, x, lower, upper, steps) -> Polished:
         linear = f[rows] + _times(system, j[rows], trial - x[rows])
         predicted = obj[rows] - np.einsum("sm,sm->s", linear, linear)
         ratio = (obj[rows] - ot) / np.where(predicted > 0, predicted, np.inf)
-        better = np.isfinite(ot) & np.isfinite(jt).all(axis=1) & (ot < obj[rows])
+        # Near a valley floor above zero the objective stops changing in
+        # floating point before the point stops moving; there a step that
+        # makes the gradient smaller is still progress.
+        st = _gradient_size(system, jt, ft)
+        lower_or_flatter = (ot < obj[rows]) | ((ot == obj[rows]) & (st < slope[rows]))
+        better = np.isfinite(ot) & np.isfinite(jt).all(axis=1) & lower_or_flatter
 
         acc = rows[better]
         x[acc], f[acc], obj[acc] = trial[better], ft[better], ot[better]
+        slope[acc] = st[better]
         j[acc] = jt[better]
         scale[acc] = np.maximum(scale[acc], _column_scale(system, j[acc]))
         shrink = np.maximum(1 / 3, 1 - (2 * np.clip(ratio, 0, 1) - 1) ** 3)
@@ -248,6 +255,11 @@ def _polish_batch(system, solver, x, lower, upper, steps) -> Polished:
         active[rows[settled]] = False
     f[~ok] = np.inf
     return Polished(x, f, error)
+
+
+def _gradient_size(system: System, jac: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Return the largest entry of ``|Jᵀf|`` at each point."""
+    return np.abs(system.jt_times(jac, f)).max(axis=1, initial=0.0)
 
 
 class _Progress:

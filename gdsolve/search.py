@@ -21,6 +21,7 @@ import numpy as np
 
 from gdsolve.methods import Method
 from gdsolve.refine import polish
+from gdsolve.sparse import is_sparse
 from gdsolve.system import System
 
 #: Why a start left the descent.
@@ -46,8 +47,9 @@ MAX_KICKS = 5
 STILL = 1e-14
 #: Objective values remembered by the non-monotone line search.
 MEMORY = 8
-#: Up to this many unknowns, a crawling start is polished where it is (see
-#: ``Descent.hand_off``), with at most this many Levenberg-Marquardt steps.
+#: Up to this many unknowns, or for large sparse systems, a crawling start is
+#: polished where it is (see ``Descent.hand_off``), with at most this many
+#: Levenberg-Marquardt steps; dense polishing of more unknowns costs too much.
 CRAWL_UNKNOWNS = 200
 CRAWL_STEPS = 20
 
@@ -326,6 +328,9 @@ class _Walker:
         self.recent = np.repeat(self.obj[None], MEMORY, axis=0)
         self.slot = 0  # the row of ``recent`` written last
         self.polished = np.zeros(len(self.idx), dtype=bool)
+        self.polish_affordable = (
+            system.n_unknowns <= CRAWL_UNKNOWNS or is_sparse(system)
+        )
         self.lowest = np.inf
         self.still = self._still(self.x)
 
@@ -374,7 +379,8 @@ class _Walker:
             new_x, new_f, new_obj, new_jac, taken = self._fixed_step(d)
 
         moved = taken > 0
-        everywhere = new_jac is not None or moved.all()  # a fixed step moves all
+        # a fixed step that needed no halving moves every start
+        everywhere = moved.all() or (new_jac is not None and not self.s.line_search)
         if self.s.line_search:  # counts rises in a row, see _retire
             rose = new_obj > self.obj
             if not everywhere:
@@ -444,8 +450,13 @@ class _Walker:
         step = self._limit(-d)
         reference = self.recent.max(axis=0)
         drop = ARMIJO * slope
-        new_x, new_f, new_obj = self._try(step, t)
+        # The first trial is usually taken, so its Jacobian comes along; the
+        # halved trials evaluate residuals only.
+        new_x = self._inside(self.x + t * step)
+        new_f, new_jac = self.system.evaluate(new_x)
+        new_obj = _objective(new_f)
         bad = ~(new_obj <= reference - drop * t)
+        halved = bad.copy()
         for _ in range(HALVINGS):
             if not bad.any():
                 break
@@ -453,6 +464,9 @@ class _Walker:
             tried = self._try(step[:, bad], t[bad], bad)
             new_x[:, bad], new_f[:, bad], new_obj[bad] = tried
             bad[bad] = ~(tried[2] <= reference[bad] - drop[bad] * t[bad])
+        halved &= ~bad
+        if halved.any():
+            new_jac[:, halved] = self.system.evaluate(new_x[:, halved])[1]
         self.slot = (self.slot + 1) % MEMORY
         if bad.any():  # these starts found no step down
             t[bad] = 0.0
@@ -461,7 +475,7 @@ class _Walker:
         else:
             self.step = t
             self.recent[self.slot] = new_obj
-        return new_x, new_f, new_obj, None, t * _abs_max(step)
+        return new_x, new_f, new_obj, new_jac, t * _abs_max(step)
 
     def _crawling(self, iteration: int) -> np.ndarray:
         """Tell which starts would not converge within the budget.
@@ -532,7 +546,7 @@ class _Walker:
         stuck = still
         if (iteration + 1) % STALL_WINDOW == 0:
             stuck |= self.window - self.obj <= STALL_RATIO * self.window
-            if s.hand_off and self.system.n <= CRAWL_UNKNOWNS:
+            if s.hand_off and self.polish_affordable:
                 crawling = self._crawling(iteration) & ~self.polished
                 crawling &= ~(converged | diverged | stuck)
                 if crawling.any():

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from gdsolve import solve
-from gdsolve.refine import group
+from gdsolve.api import prepare
+from gdsolve.refine import group, polish
 
 from conftest import same_points
 
@@ -237,3 +238,15 @@ def test_all_mode_finds_every_root_of_a_product_system():
     assert len(result.roots) == 8
     for root in result.roots:
         assert root.residual < 1e-10
+
+
+@pytest.mark.parametrize("start", [(1.3, 0.6), (0.2, 1.9), (1.0 + 3e-9, 1.0 - 2e-9)])
+def test_polishing_locates_a_valley_floor_to_full_precision(start):
+    # The least-squares point of x + y = 1, x + y = 3, x - y = 0 is (1, 1) with
+    # objective 2; the objective stops changing in floating point about 1e-8
+    # away from it, the gradient does not.
+    system = prepare(["x + y = 1", "x + y = 3", "x - y = 0"])
+    free = np.full(2, np.inf)
+    done = polish(system, np.array([start]), -free, free)
+    assert done.x[0] == pytest.approx([1.0, 1.0], abs=1e-14)
+    assert (done.f[0] ** 2).sum() == pytest.approx(2.0, rel=1e-15)
