@@ -52,6 +52,8 @@ MEMORY = 8
 #: Levenberg-Marquardt steps; dense polishing of more unknowns costs too much.
 CRAWL_UNKNOWNS = 200
 CRAWL_STEPS = 20
+#: Starts are looked at for crawling every this many iterations.
+CRAWL_WINDOW = 20
 
 Progress = Callable[[int, float, int, int], None]
 
@@ -138,6 +140,7 @@ _PER_START = (
     "step",
     "growth",
     "window",
+    "mark",
     "last_x",
     "last_gradient",
     "recent",
@@ -323,6 +326,7 @@ class _Walker:
         self.step = np.ones(len(self.idx))
         self.growth = np.zeros(len(self.idx), dtype=int)
         self.window = self.obj.copy()
+        self.mark = self.obj.copy()  # the objective at the last look for crawling
         self.last_x = self.x.copy()
         self.last_gradient = np.zeros_like(self.x)
         self.recent = np.repeat(self.obj[None], MEMORY, axis=0)
@@ -480,12 +484,13 @@ class _Walker:
     def _crawling(self, iteration: int) -> np.ndarray:
         """Tell which starts would not converge within the budget.
 
-        Such a start's pace over the last window, repeated over every window
-        left, would not bring it to the level of convergence: it crawls along
-        a curved valley or settles on a valley floor above zero.
+        Such a start's pace over the last :data:`CRAWL_WINDOW` iterations,
+        repeated over every such window left, would not bring it to the level
+        of convergence: it crawls along a curved valley or settles on a valley
+        floor above zero.
         """
-        windows_left = (self.s.max_iter - iteration - 1) / STALL_WINDOW
-        pace = np.minimum(self.obj / self.window, 1.0)
+        windows_left = (self.s.max_iter - iteration - 1) / CRAWL_WINDOW
+        pace = np.minimum(self.obj / self.mark, 1.0)
         return self.obj * pace**windows_left > self.near
 
     def _polish(self, which: np.ndarray) -> np.ndarray:
@@ -544,13 +549,15 @@ class _Walker:
             diverged &= self.growth >= GROWTH_STREAK
             diverged |= self.obj == np.inf
         stuck = still
-        if (iteration + 1) % STALL_WINDOW == 0:
-            stuck |= self.window - self.obj <= STALL_RATIO * self.window
-            if s.hand_off and self.polish_affordable:
+        if s.hand_off and (iteration + 1) % CRAWL_WINDOW == 0:
+            if self.polish_affordable:
                 crawling = self._crawling(iteration) & ~self.polished
-                crawling &= ~(converged | diverged | stuck)
+                crawling &= ~(converged | diverged)
                 if crawling.any():
                     converged |= self._polish(crawling)
+            self.mark = self.obj.copy()
+        if (iteration + 1) % STALL_WINDOW == 0:
+            stuck |= self.window - self.obj <= STALL_RATIO * self.window
             self.window = self.obj.copy()
             self.still = self._still(self.x)
             diverged |= self.still > STILL * 1e150
@@ -610,7 +617,7 @@ class _Walker:
         where = np.flatnonzero(starts)[ok]
         self.x[:, where], self.f[:, where] = trial[:, ok], f[:, ok]
         self.jac[:, where], self.obj[where] = jac[:, ok], obj[ok]
-        self.window[where] = obj[ok]
+        self.window[where] = self.mark[where] = obj[ok]
         self.step[where] = 1.0
         self.last_x[:, where], self.last_gradient[:, where] = trial[:, ok], 0.0
         self.recent[:, where] = obj[ok]

@@ -171,7 +171,7 @@ def test_starts_crawling_between_two_close_roots_are_polished_on_the_spot(hand_o
     walk = descend(balanced, descent, starts, np.random.default_rng(0))
     if hand_off:
         assert walk.count(CONVERGED) == 1000
-        assert walk.iterations.max() <= 150
+        assert walk.iterations.max() <= 100
         ends = walk.x[np.abs(walk.x - [1.0, 1.0]).max(axis=1) < 1e-5]
         assert len(ends) > 0
     else:  # the crawl alone runs some starts to the end of the budget
