@@ -99,21 +99,28 @@ def test_bad_settings_are_rejected_with_the_value(build, message):
         build()
 
 
-@pytest.mark.parametrize("line_search", [True, False])
-def test_many_starts_together_equal_each_start_alone(line_search):
-    system = prepare(["x^2 + y^2 = 4", "x*y = 1"])
-    method = gradient_descent(0.3)
-    descent = Descent(
+def unbounded_descent(method, line_search, max_iter, tol, noise, width, **more):
+    """Descent settings for two unknowns with no bounds."""
+    return Descent(
         method=method,
         line_search=line_search,
         scale=True,
-        max_iter=2000,
-        tol=1e-10,
-        noise=0.0,
+        max_iter=max_iter,
+        tol=tol,
+        noise=noise,
         batch_size=None,
         lower=np.full(2, -np.inf),
         upper=np.full(2, np.inf),
-        width=np.full(2, 20.0),
+        width=np.full(2, width),
+        **more,
+    )
+
+
+@pytest.mark.parametrize("line_search", [True, False])
+def test_many_starts_together_equal_each_start_alone(line_search):
+    system = prepare(["x^2 + y^2 = 4", "x*y = 1"])
+    descent = unbounded_descent(
+        gradient_descent(0.3), line_search, 2000, 1e-10, 0.0, 20.0
     )
     starts = np.random.default_rng(0).uniform(-5, 5, (6, 2))
     together = descend(system, descent, starts, np.random.default_rng(1))
@@ -154,19 +161,9 @@ def test_starts_crawling_between_two_close_roots_are_polished_on_the_spot(hand_o
     system = prepare(["x^2 + x*y + y^2 = 3", "x^2 - 3*x*y + 2*y^2 + x = 1"])
     starts = np.random.default_rng(0).uniform(-3, 3, (1000, 2))
     balanced = Balanced(system, equation_weights(system, starts))
-    descent = Descent(
-        method=gradient_descent(1.0),
-        line_search=True,
-        scale=True,
-        max_iter=500,
-        tol=1e-6,
-        noise=0.05,
-        batch_size=None,
-        lower=np.full(2, -np.inf),
-        upper=np.full(2, np.inf),
-        width=np.full(2, 6.0),
-        weights=balanced.weights,
-        hand_off=hand_off,
+    descent = unbounded_descent(
+        gradient_descent(1.0), True, 500, 1e-6, 0.05, 6.0,
+        weights=balanced.weights, hand_off=hand_off,
     )
     walk = descend(balanced, descent, starts, np.random.default_rng(0))
     if hand_off:
