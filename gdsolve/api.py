@@ -123,7 +123,7 @@ class Settings:
     polish: bool = True
     seed: int | None = None
     all_roots: bool = False
-    patience: int = 3
+    patience: int = 5
     max_rounds: int = 20
 
     def __post_init__(self) -> None:

@@ -74,7 +74,7 @@ def batch(
     noise: o.Noise = 0.01,
     polish: o.Polish = True,
     all_roots: o.AllRoots = False,
-    patience: o.Patience = 3,
+    patience: o.Patience = 5,
     max_rounds: o.MaxRounds = 20,
     output: o.OutputFormat = o.Format.table,
     quiet: o.Quiet = False,
