@@ -534,7 +534,11 @@ def merge_connected(
     distance then lists one "solution" per start. Two isolated roots with
     roots at several places between them, or two valley floors of the same
     height with equally low ground between them, are taken to be one.
-    Distinct roots or minima have higher ground between them.
+    Distinct roots or minima have higher ground between them. "Roots between"
+    means within the tolerance and also no higher than ten times the two
+    roots' own residuals (or rounding of the equations' terms): equations whose
+    values are all tiny, such as ``x² = 1e-10``, pass the tolerance
+    everywhere, yet their roots ``±1e-5`` are distinct.
 
     Args:
         system: The system as written.
@@ -552,6 +556,8 @@ def merge_connected(
     kind = np.array([v.kind for _, _, v in items])
     isolated = np.array([v.dimension == 0 for _, _, v in items])
     height = np.array([v.objective for _, _, v in items])
+    residual = np.array([v.residual for _, _, v in items])
+    own = 10.0 * np.maximum(residual[i], residual[j])[:, None]
     level = np.maximum(height[i], height[j]) * 1e-6 + 1e-300
     roots = (kind[i] == "root") & (kind[j] == "root") & isolated[i] & isolated[j]
     floors = (kind[i] != "root") & (kind[j] != "root")
@@ -560,7 +566,9 @@ def merge_connected(
         between = points[i] + t * (points[j] - points[i])
         f, jv = system.evaluate(between)
         scale = _row_sums(system, np.abs(jv) * np.abs(between)[:, system.cols])
-        roots &= (np.abs(f) <= tol * np.maximum(1.0, scale)).all(axis=1)
+        low = np.abs(f) <= tol * np.maximum(1.0, scale)
+        low &= np.abs(f) <= np.maximum(own, 1e-13 * scale)
+        roots &= low.all(axis=1)
         floors &= np.abs(np.einsum("ij,ij->i", f, f) - height[i]) <= level
     joined = roots | floors
 

@@ -250,3 +250,28 @@ def test_polishing_locates_a_valley_floor_to_full_precision(start):
     done = polish(system, np.array([start]), -free, free)
     assert done.x[0] == pytest.approx([1.0, 1.0], abs=1e-14)
     assert (done.f[0] ** 2).sum() == pytest.approx(2.0, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    "equations, roots",
+    [
+        (["x^2 = 1e-10"], [(-1e-5,), (1e-5,)]),
+        (["(x - 1e-6)*(x + 1e-6) = 0"], [(-1e-6,), (1e-6,)]),
+        (["x^2 = 2e-12"], [(-math.sqrt(2e-12),), (math.sqrt(2e-12),)]),
+        (
+            ["1e-12*(x^2 + y^2 - 4) = 0", "1e-12*(x*y - 1) = 0"],
+            [(1.9318516525781366, 0.5176380902050415),
+             (0.5176380902050415, 1.9318516525781366),
+             (-1.9318516525781366, -0.5176380902050415),
+             (-0.5176380902050415, -1.9318516525781366)],
+        ),
+    ],
+)
+def test_roots_of_equations_with_tiny_values_stay_apart(equations, roots):
+    # Every point near these roots is within the absolute tolerance, yet the
+    # ground between two roots is far above the roots' own residuals.
+    result = solve(equations, seed=1)
+    assert result.status == "solved"
+    found = [r.x for r in result.roots]
+    scale = min(abs(v) for root in roots for v in root)
+    assert same_points(found, roots, tol=1e-6 * scale)
