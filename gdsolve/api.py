@@ -561,6 +561,14 @@ def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveRes
         )
     if settings.all_roots:
         result.search = _completeness(search, roots, floors)
+    elif status == "solved":
+        lonely = sum(1 for r in roots if r.starts == 1)
+        if lonely:
+            result.warnings.append(
+                f"{lonely} of {len(roots)} roots were reached by a single start, "
+                "so roots with small basins may have been missed; --all keeps "
+                "searching until rounds find nothing new"
+            )
     return result
 
 

@@ -275,3 +275,14 @@ def test_roots_of_equations_with_tiny_values_stay_apart(equations, roots):
     found = [r.x for r in result.roots]
     scale = min(abs(v) for root in roots for v in root)
     assert same_points(found, roots, tol=1e-6 * scale)
+
+
+def test_a_root_reached_by_one_start_prompts_a_wider_search():
+    # The basin of x = 0 is narrow next to those of x = ±1.
+    result = solve(["x^3 - x = 0"], seed=6)
+    assert sorted(r.starts for r in result.roots) == [1, 31, 32]
+    assert (
+        "1 of 3 roots were reached by a single start, so roots with small basins "
+        "may have been missed; --all keeps searching" in " ".join(result.warnings)
+    )
+    assert not any("single start" in w for w in solve(["x^3 - x = 0"], seed=1).warnings)
