@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -340,13 +342,27 @@ def test_csv_without_a_root_carries_the_best_point(cli):
     assert abs(float(row[5])) < 1e-6
 
 
-def test_unwritable_output_is_an_error_not_a_traceback():
-    done = subprocess.run(RUN + ["solve", "x^2 = 4", "--seed", "1"],
+@pytest.mark.parametrize("args", [["solve", "x^2 = 4", "--seed", "1"], ["methods"]])
+def test_unwritable_output_is_an_error_not_a_traceback(args):
+    done = subprocess.run(RUN + args,
                           stdout=open("/dev/full", "w"), stderr=subprocess.PIPE,
                           text=True, timeout=60)
     assert done.returncode == 2
     assert "cannot write the output" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_sigterm_stops_a_solve_like_ctrl_c():
+    process = subprocess.Popen(
+        RUN + ["solve", "x^2 + y^2 = 4", "x*y = 1", "--method", "adam", "--lr",
+               "1e-9", "--max-iter", "100000000", "--starts", "2000", "--no-polish"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(3)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "gdsolve: interrupted" in err and "Traceback" not in err
 
 
 def test_warnings_of_overflowing_powers_stay_silent(cli):

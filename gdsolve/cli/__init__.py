@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import re
+import signal
 import sys
 
 # Typer and Rich make many objects that live until the end; collecting garbage
@@ -41,6 +42,11 @@ def protect_equations(argv: list[str]) -> list[str]:
     return out
 
 
+def _terminate(number: int, frame: object) -> None:
+    """SIGTERM stops a command the way Ctrl-C does: a message and exit 130."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point of the ``gdsolve`` console script.
 
@@ -56,6 +62,7 @@ def main() -> None:
     """
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+    signal.signal(signal.SIGTERM, _terminate)
     gc.disable()
     try:
         app(args=protect_equations(sys.argv[1:]), prog_name="gdsolve")

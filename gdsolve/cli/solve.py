@@ -245,11 +245,14 @@ def methods() -> None:
     """List the descent methods, what each does and its settings."""
     from gdsolve.methods import METHODS
 
-    console = stdout()
-    for info in METHODS.values():
-        console.print(f"[bold]{info.name:<9}[/]{info.summary}", highlight=False)
-        shown = "  ".join(
-            f"--{k.replace('_', '-')} {'auto' if v is None else v}"
-            for k, v in info.defaults.items()
-        )
-        console.print(f"{'':9}{shown}", highlight=False, markup=False)
+    def show() -> None:
+        console = stdout()
+        for info in METHODS.values():
+            console.print(f"[bold]{info.name:<9}[/]{info.summary}", highlight=False)
+            shown = "  ".join(
+                f"--{k.replace('_', '-')} {'auto' if v is None else v}"
+                for k, v in info.defaults.items()
+            )
+            console.print(f"{'':9}{shown}", highlight=False, markup=False)
+
+    guarded(show)
