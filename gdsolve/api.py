@@ -741,7 +741,8 @@ def _warnings(
     if starts["undefined"]:
         notes.append(
             f"{starts['undefined']} of {used} starts were dropped: the equations "
-            "are undefined there (log or sqrt of a negative, division by zero)"
+            "are undefined there (log or sqrt of a negative, division by zero) "
+            "or their values overflow (beyond about 1e154 once squared)"
         )
     if starts["budget"] > used // 2 and reason == "budget":
         notes.append(

@@ -31,7 +31,8 @@ NO_ROOT_REASONS: dict[str, str] = {
     "valley-floor": "every start ended in a valley floor above zero",
     "budget": "the iteration budget ran out before any start reached a root",
     "unsettled": "no start settled at a root",
-    "undefined": "no start could be evaluated",
+    "undefined": "no start could be evaluated (the equations are undefined or "
+    "overflow at every start)",
 }
 
 #: The kinds of point a solution can be.

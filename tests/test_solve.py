@@ -286,3 +286,10 @@ def test_a_root_reached_by_one_start_prompts_a_wider_search():
         "may have been missed; --all keeps searching" in " ".join(result.warnings)
     )
     assert not any("single start" in w for w in solve(["x^3 - x = 0"], seed=1).warnings)
+
+
+def test_residuals_too_large_to_square_are_named_as_overflow():
+    result = solve(["x = 1e155"], seed=1)
+    assert result.status == "no-root-found" and result.reason == "undefined"
+    assert "the equations are undefined or overflow at every start" in result.message
+    assert any("their values overflow" in w for w in result.warnings)
