@@ -492,6 +492,9 @@ _SUPERSCRIPT_MINUS = "\u207b"
 _ASCII_NAME_PART = re.compile(r"[A-Za-z0-9_]*")
 _BASE_PREFIX = re.compile(r"0[xXoObB][0-9a-fA-F]")
 _NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: A number followed straight by ``e`` and no letter (``1e``, ``2e+x``) is a
+#: number whose exponent lost its digits, not a product with the constant e.
+_EXPONENT_WITHOUT_DIGITS = re.compile(r"[eE](?![A-Za-z_0-9])")
 _HINTS = {
     "_": "names start with a letter",
     "'": "text in quotes is not part of an equation",
@@ -578,6 +581,15 @@ def _number_token(text: str, pos: int, source: _Source) -> _Token:
     if _BASE_PREFIX.match(text, pos):
         message = "numbers in base 16, 8 or 2 (0x, 0o, 0b) are not supported"
         raise source.error(message, pos)
+    end = pos + len(written)
+    if _EXPONENT_WITHOUT_DIGITS.match(text, end):
+        shown = text[pos : end + 1]
+        raise source.error(
+            f"malformed number {shown!r}: an exponent needs digits (write "
+            f"{written}e3), and a product with the constant e needs * "
+            f"({written}*e)",
+            end,
+        )
     value = float(written)
     if not abs(value) <= LIMITS.literal:
         shown = written if len(written) <= 24 else written[:20] + "..."

@@ -771,3 +771,15 @@ def test_random_expressions_read_to_their_value(expression):
     values = {"z": 0.0, **_POINT}
     got = evaluate(parsed, 0, **{name: values[name] for name in parsed.names})
     assert got == pytest.approx(expected, rel=1e-9, abs=1e-9 * max(scale, 1.0)), text
+
+
+@pytest.mark.parametrize("text, at", [("1e = x", 1), ("x = 2E", 5), ("2.5e+x = 1", 3)])
+def test_a_number_whose_exponent_lost_its_digits_is_refused(text, at):
+    error = error_of(text)
+    assert "malformed number" in str(error) and "an exponent needs digits" in str(error)
+    assert error.position == at
+
+
+@pytest.mark.parametrize("text, x", [("3exp(x) = 3", 0.0), ("2 e = x", 2 * math.e)])
+def test_a_number_before_a_name_starting_with_e_is_still_a_product(text, x):
+    assert residual_at(text, x=x) == pytest.approx(0.0, abs=1e-12)
