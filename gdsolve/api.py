@@ -285,6 +285,8 @@ def solve_system(
 ) -> SolveResult:
     """Solve an already prepared system; see :func:`solve`."""
     began = time.perf_counter() if began is None else began
+    if trace < 0:
+        raise OptionError(f"--trace must be 0 or more, got {trace}")
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**32)
     settings = replace(settings, seed=seed)
     rng = np.random.default_rng(seed)

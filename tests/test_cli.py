@@ -312,6 +312,7 @@ def test_stdin_that_is_not_utf8_is_named(cli):
         (["--starts", "2000000"], "starts must be at most 1000000"),
         (["--box", "-1e300:1e300"], "within ±1e+100"),
         (["--tol", "nan"], "tol and noise must be finite numbers"),
+        (["--trace", "-1"], "--trace must be 0 or more, got -1"),
     ],
 )
 def test_out_of_range_settings_are_refused_without_a_traceback(cli, args, message):
