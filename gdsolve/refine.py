@@ -247,9 +247,10 @@ def _polish_batch(system, solver, x, lower, upper, steps) -> Polished:
         )
         growth[rows] = np.where(better, 2.0, growth[rows] * 2)
 
-        size = 1 + np.abs(x[rows]).max(axis=1)
+        # Each coordinate is refined to its own relative precision, so a root
+        # at 1e-12 is as accurate as one at 1.
         length = np.abs(delta).max(axis=1)
-        tiny = length <= 1e-15 * size
+        tiny = (np.abs(delta) <= 1e-15 * np.abs(x[rows]) + 1e-300).all(axis=1)
         settled = (obj[rows] == 0) | tiny | (damping[rows] > 1e16)
         settled |= progress.stalled(k, rows, obj[rows], length)
         active[rows[settled]] = False

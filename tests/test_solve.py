@@ -293,3 +293,9 @@ def test_residuals_too_large_to_square_are_named_as_overflow():
     assert result.status == "no-root-found" and result.reason == "undefined"
     assert "the equations are undefined or overflow at every start" in result.message
     assert any("their values overflow" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("root", [1e-12, -3e-9, 2.5e-100])
+def test_small_roots_come_out_to_full_relative_precision(root):
+    result = solve([f"x - ({root!r}) = 0"], seed=1)
+    assert [r.x[0] for r in result.roots] == [pytest.approx(root, rel=1e-14, abs=0)]
