@@ -461,7 +461,9 @@ def gradient(system: System, x: np.ndarray) -> np.ndarray:
 
 def _find_saddles(system, x, verdicts, lower, upper) -> None:
     """Mark valley floors whose objective Hessian has a negative eigenvalue
-    (saddles) or a zero one (a line or surface of least-squares points)."""
+    (saddles) or a zero one (a line or surface of least-squares points), and
+    those with no curvature to speak of (still moving: a plateau or the way
+    to an asymptote)."""
     rows = [i for i, v in enumerate(verdicts) if v.kind == "local-minimum"]
     n = x.shape[1]
     if not rows or n > 200:
@@ -478,8 +480,16 @@ def _find_saddles(system, x, verdicts, lower, upper) -> None:
         return
     eig = np.linalg.eigvalsh(hess)
     scale = np.abs(eig).max(axis=1)
-    for r, lowest, top in zip(rows, eig[:, 0], scale):
-        if lowest < -1e-6 * top and not _on_bound(x[r], lower, upper):
+    # The change of the objective that curvature makes over a step as long
+    # as the point's own size: next to nothing on a plateau, or on the way to
+    # an asymptote (6/x = 3 as x → −∞), where the objective only creeps down.
+    bend = scale * ((1 + np.abs(pts)) ** 2).max(axis=1)
+    for r, lowest, top, change in zip(rows, eig[:, 0], scale, bend):
+        if change <= 1e-10 * verdicts[r].objective and not _on_bound(
+            x[r], lower, upper
+        ):
+            verdicts[r].kind = "moving"
+        elif lowest < -1e-6 * top and not _on_bound(x[r], lower, upper):
             verdicts[r].kind = "saddle"
         elif abs(lowest) <= 1e-8 * top:  # a direction along which nothing changes
             verdicts[r].flat = True

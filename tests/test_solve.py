@@ -299,3 +299,17 @@ def test_residuals_too_large_to_square_are_named_as_overflow():
 def test_small_roots_come_out_to_full_relative_precision(root):
     result = solve([f"x - ({root!r}) = 0"], seed=1)
     assert [r.x[0] for r in result.roots] == [pytest.approx(root, rel=1e-14, abs=0)]
+
+
+@pytest.mark.parametrize(
+    "equation, roots",
+    [
+        ("6/x = 3", [2.0]),  # the objective creeps down towards 9 as x → −∞
+        ("x^23 = 4", [4 ** (1 / 23)]),  # a plateau around zero
+        ("exp(x) = -1", []),  # creeps down towards 1 as x → −∞
+    ],
+)
+def test_plateaus_and_asymptotes_are_not_valley_floors(equation, roots):
+    result = solve([equation], seed=1)
+    assert [r.x[0] for r in result.roots] == [pytest.approx(r) for r in roots]
+    assert [s for s in result.solutions if s.kind == "local-minimum"] == []
