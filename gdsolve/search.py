@@ -606,11 +606,18 @@ class _Walker:
         return self.walk.kicks[self.idx]
 
     def _kick(self, starts: np.ndarray) -> None:
-        """Jump stuck starts by a random amount, the way off a flat saddle region."""
+        """Jump stuck starts by a random amount, the way off a flat saddle region.
+
+        A jump past a bound is reflected back inside, so a start stuck on a
+        bound always gets a chance to move away from it.
+        """
         s = self.s
         jump = self.rng.standard_normal((int(starts.sum()), self.x.shape[0])).T
         trial = self.x[:, starts] + s.noise * self.width * jump
-        trial = np.clip(trial, self.lower, self.upper)
+        if self.bounded:
+            trial = np.where(trial < self.lower, 2 * self.lower - trial, trial)
+            trial = np.where(trial > self.upper, 2 * self.upper - trial, trial)
+            trial = np.clip(trial, self.lower, self.upper)
         f, jac = self.system.evaluate(trial)
         obj = _objective(f)
         ok = np.isfinite(obj) & np.isfinite(_abs_max(jac))

@@ -313,3 +313,12 @@ def test_plateaus_and_asymptotes_are_not_valley_floors(equation, roots):
     result = solve([equation], seed=1)
     assert [r.x[0] for r in result.roots] == [pytest.approx(r) for r in roots]
     assert [s for s in result.solutions if s.kind == "local-minimum"] == []
+
+
+@pytest.mark.parametrize("seed", [8, 9, 10])
+def test_a_start_outside_the_bounds_is_kicked_back_inside_off_a_hilltop(seed):
+    # The start is projected onto x = 0, a hilltop of the objective on the
+    # bound; kicks past the bound are reflected inside, towards the root.
+    result = solve(["x^2 = 4"], bounds={"x": (0.0, math.inf)},
+                   start_points=[{"x": -5.0}], starts=0, seed=seed)
+    assert [r.x for r in result.roots] == [[pytest.approx(2.0)]]
