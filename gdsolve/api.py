@@ -355,7 +355,7 @@ class _Search:
             upper=self.upper,
             width=self.width,
             weights=weights,
-            hand_off=s.polish,
+            polish_crawling=s.polish,
         )
 
     def round(self, target, x0, rng, record_paths=False, trace=0, progress=None):

@@ -1,9 +1,12 @@
 """The multi-start descent: many starts ("hikers") walking downhill together.
 
-All starts advance as one array of shape ``(starts, unknowns)``. A start leaves
-the array when it has converged (every residual within the tolerance), when it
-is stationary (no downhill direction left, even after its random kicks), when
-it diverges, or when its point can no longer be evaluated. The rest keep going
+All starts advance together, in arrays with one column per start (points are
+``(unknowns, starts)``), so every NumPy operation runs over all starts in one
+contiguous row. A start leaves when it has converged (every residual within
+the tolerance), when it is stationary (no downhill direction left, even after
+its random kicks), when it diverges, or when its point can no longer be
+evaluated. A start crawling along a curved valley, too slowly for the budget,
+is polished where it is and leaves if that reaches a root. The rest keep going
 until the iteration budget is spent. No Python loop runs over starts.
 
 The objective is ``f(x) = Σ Fᵢ(x)²`` and its gradient ``g = 2·J(x)ᵀF(x)``. With
@@ -48,8 +51,8 @@ STILL = 1e-14
 #: Objective values remembered by the non-monotone line search.
 MEMORY = 8
 #: Up to this many unknowns, or for large sparse systems, a crawling start is
-#: polished where it is (see ``Descent.hand_off``), with at most this many
-#: Levenberg-Marquardt steps; dense polishing of more unknowns costs too much.
+#: polished where it is (see ``Descent.polish_crawling``), with at most this
+#: many Levenberg-Marquardt steps; dense polishing of more unknowns costs more.
 CRAWL_UNKNOWNS = 200
 CRAWL_STEPS = 20
 #: Starts are looked at for crawling every this many iterations.
@@ -78,9 +81,9 @@ class Descent:
         weights: The factor each equation of the descended system carries
             (see :class:`gdsolve.system.Balanced`); convergence is judged on
             the residuals as written.
-        hand_off: Polishing follows the descent, so a start crawling along a
-            curved valley, whose pace the budget would not do for, is
-            polished where it is; if that reaches a root it has converged.
+        polish_crawling: Polishing follows the descent, so a start crawling
+            along a curved valley too slowly for the budget is polished where
+            it is, once; if that reaches a root it has converged.
     """
 
     method: Method
@@ -94,7 +97,7 @@ class Descent:
     upper: np.ndarray
     width: np.ndarray
     weights: np.ndarray | None = None
-    hand_off: bool = False
+    polish_crawling: bool = False
 
 
 @dataclass
@@ -286,7 +289,7 @@ class _Walker:
         trace_starts: int,
     ) -> None:
         self.system, self.s, self.rng = _Columns(system), settings, rng
-        count, n = x0.shape
+        count = len(x0)
         self.walk = Walk(
             x=x0.copy(),
             objective=np.full(count, np.inf),
@@ -549,7 +552,7 @@ class _Walker:
             diverged &= self.growth >= GROWTH_STREAK
             diverged |= self.obj == np.inf
         stuck = still
-        if s.hand_off and (iteration + 1) % CRAWL_WINDOW == 0:
+        if s.polish_crawling and (iteration + 1) % CRAWL_WINDOW == 0:
             if self.polish_affordable:
                 crawling = self._crawling(iteration) & ~self.polished
                 crawling &= ~(converged | diverged)

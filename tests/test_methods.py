@@ -154,8 +154,8 @@ def test_sgd_uses_a_subset_of_the_equations():
     assert same_points([r.x for r in result.roots], [(1.0, 2.0, 3.0)], tol=1e-10)
 
 
-@pytest.mark.parametrize("hand_off", [False, True])
-def test_starts_crawling_between_two_close_roots_are_polished_on_the_spot(hand_off):
+@pytest.mark.parametrize("polish_crawling", [False, True])
+def test_starts_crawling_between_close_roots_are_polished_on_the_spot(polish_crawling):
     # The two conics cross twice close together, at (1, 1) and near
     # (1.16497, 0.82539); between them the valley is long and nearly flat.
     system = prepare(["x^2 + x*y + y^2 = 3", "x^2 - 3*x*y + 2*y^2 + x = 1"])
@@ -163,10 +163,10 @@ def test_starts_crawling_between_two_close_roots_are_polished_on_the_spot(hand_o
     balanced = Balanced(system, equation_weights(system, starts))
     descent = unbounded_descent(
         gradient_descent(1.0), True, 500, 1e-6, 0.05, 6.0,
-        weights=balanced.weights, hand_off=hand_off,
+        weights=balanced.weights, polish_crawling=polish_crawling,
     )
     walk = descend(balanced, descent, starts, np.random.default_rng(0))
-    if hand_off:
+    if polish_crawling:
         assert walk.count(CONVERGED) == 1000
         assert walk.iterations.max() <= 100
         ends = walk.x[np.abs(walk.x - [1.0, 1.0]).max(axis=1) < 1e-5]
