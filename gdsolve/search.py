@@ -387,7 +387,7 @@ class _Walker:
 
         moved = taken > 0
         # a fixed step that needed no halving moves every start
-        everywhere = moved.all() or (new_jac is not None and not self.s.line_search)
+        everywhere = (new_jac is not None and not self.s.line_search) or moved.all()
         if self.s.line_search:  # counts rises in a row, see _retire
             rose = new_obj > self.obj
             if not everywhere:
@@ -419,9 +419,9 @@ class _Walker:
         trial = self._inside(self.x + step)
         new_f, new_jac = self.system.evaluate(trial)
         new_obj = _objective(new_f)
-        bad = new_obj == np.inf
-        if not bad.any():
+        if new_obj.sum() < np.inf:  # every trial point is defined
             return trial, new_f, new_obj, new_jac, length
+        bad = new_obj == np.inf
         scale = np.ones(len(new_obj))
         for _ in range(HALVINGS):
             scale[bad] *= 0.5
@@ -543,10 +543,12 @@ class _Walker:
     def _retire(self, iteration: int, still: np.ndarray) -> None:
         """Decide which starts are done, kick stuck ones, compact the arrays."""
         s = self.s
-        converged = self.obj <= self.near
-        if converged.any():
+        if self.obj.min(initial=np.inf) <= self.near:
+            converged = self.obj <= self.near
             f = self.f if s.weights is None else self.f / s.weights[:, None]
             converged &= _abs_max(f) <= s.tol
+        else:
+            converged = np.zeros(len(self.obj), dtype=bool)
         diverged = self.obj > self.limit  # inf is above every limit
         if s.line_search:
             diverged &= self.growth >= GROWTH_STREAK
