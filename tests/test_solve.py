@@ -286,6 +286,8 @@ def test_a_root_reached_by_one_start_prompts_a_wider_search():
         "may have been missed; --all keeps searching" in " ".join(result.warnings)
     )
     assert not any("single start" in w for w in solve(["x^3 - x = 0"], seed=1).warnings)
+    alone = solve(["x^3 - x = 0"], start_points=[{"x": 0.1}], starts=0, seed=1)
+    assert [r.starts for r in alone.roots] == [1] and alone.warnings == []
 
 
 def test_residuals_too_large_to_square_are_named_as_overflow():
