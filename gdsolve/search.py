@@ -260,7 +260,8 @@ class _Columns:
                 np.multiply(jac[k], factor, out=out[j])
             else:
                 out[j] += jac[k] * factor
-        out[self._empty] = 0.0
+        if self._empty:
+            out[self._empty] = 0.0
         return out
 
     def _by_column(self, values: np.ndarray) -> np.ndarray:
@@ -304,6 +305,7 @@ class _Walker:
         )
         self.lower, self.upper = settings.lower[:, None], settings.upper[:, None]
         self.width = settings.width[:, None]
+        self.narrowest = float(settings.width.min())
         #: A start whose every residual is within the tolerance has an objective
         #: below this; only then are its residuals checked one by one.
         self.near = 1.0001 * system.n_equations * settings.tol**2
@@ -413,7 +415,7 @@ class _Walker:
         """Take the method's own step, halving it only where it leaves the domain."""
         step, self.state = self.s.method.update(d, self.state)
         length = _abs_max(step)
-        if (length > self.s.width.min()).any():
+        if length.max() > self.narrowest:
             step = self._limit(step)
             length = _abs_max(step)
         trial = self._inside(self.x + step)
