@@ -201,7 +201,9 @@ def generate_source(
     Each residual is differentiated only with respect to the unknowns it
     contains, so the work grows with the number of nonzeros, not with n².
     Common subexpressions are shared within an equation and its derivatives;
-    small systems share them across all equations.
+    small systems share them across all equations. In large systems, many
+    equations of one shape (see :func:`_same_shapes`) are differentiated once
+    and evaluated together.
 
     Args:
         parsed: The system.
@@ -215,26 +217,37 @@ def generate_source(
     residuals = [library.convert(r) for r in parsed.residuals]
     symbols = [library.convert(s) for s in parsed.symbols]
     index = {symbol: j for j, symbol in enumerate(symbols)}
-    rows, cols, derivatives = [], [], []
-    for i, residual in enumerate(residuals):
-        present = sorted(index[s] for s in residual.free_symbols if s in index)
-        for j in present:
-            rows.append(i)
-            cols.append(j)
-            derivatives.append(residual.diff(symbols[j]))
+    present = [
+        sorted(index[s] for s in residual.free_symbols if s in index)
+        for residual in residuals
+    ]
+    rows = [i for i, js in enumerate(present) for _ in js]
+    cols = [j for js in present for j in js]
+    offsets = np.cumsum([0] + [len(js) for js in present])
 
-    f_targets = [f"f[{i}]" for i in range(len(residuals))]
-    j_targets = [f"jac[{k}]" for k in range(len(derivatives))]
+    groups = _same_shapes(library, residuals, symbols, present)
+    grouped = {i for _, ids in groups for i in ids}
+    alone = [i for i in range(len(residuals)) if i not in grouped]
+    derivatives = {
+        int(offsets[i]) + q: residuals[i].diff(symbols[j])
+        for i in alone
+        for q, j in enumerate(present[i])
+    }
+
     unpack = "".join(f"    v{j} = x[{j}]\n" for j in range(len(symbols)))
-    residual_lines = _print_block(library, residuals, f_targets)
+    residual_lines = _print_block(
+        library, [residuals[i] for i in alone], [f"f[{i}]" for i in alone]
+    )
     full_lines = []
-    blocks = _cse_blocks(len(residuals), rows, len(symbols))
-    for residual_ids, derivative_ids in blocks:
+    for residual_ids, derivative_ids in _cse_blocks(alone, present, offsets):
         exprs = [residuals[i] for i in residual_ids]
         exprs += [derivatives[k] for k in derivative_ids]
-        targets = [f_targets[i] for i in residual_ids]
-        targets += [j_targets[k] for k in derivative_ids]
+        targets = [f"f[{i}]" for i in residual_ids]
+        targets += [f"jac[{k}]" for k in derivative_ids]
         full_lines += _print_block(library, exprs, targets)
+    for shape, ids in groups:
+        residual_lines += _group_lines(library, shape, ids, present, offsets, False)
+        full_lines += _group_lines(library, shape, ids, present, offsets, True)
     source = (
         "def residuals(x, f):\n"
         + unpack
@@ -249,6 +262,64 @@ def generate_source(
     return rows, cols, source
 
 
+#: From this many equations on, equations of one shape (the same expression
+#: with other unknowns, as the rows of a discretised model are) are evaluated
+#: together, when at least this many share it: one NumPy operation then serves
+#: a whole group instead of one equation, and each shape is differentiated once.
+_SHAPES_FROM = 100
+_SHAPE_ROWS = 8
+
+
+def _same_shapes(
+    library, residuals, symbols, present
+) -> list[tuple[object, list[int]]]:
+    """Group equations that are one expression of different unknowns.
+
+    Each equation's unknowns, in order of their index, are renamed ``g0``,
+    ``g1``...; equations whose renamed expressions print the same share a
+    shape. Returns ``(shape, equation indices)`` per group large enough.
+    """
+    if len(residuals) < _SHAPES_FROM:
+        return []
+    most = max((len(js) for js in present), default=0)
+    holders = [library.symbol(f"g{q}") for q in range(most)]
+    shapes: dict[str, tuple[object, list[int]]] = {}
+    for i, residual in enumerate(residuals):
+        renamed = library.rename(
+            residual, {symbols[j]: holders[q] for q, j in enumerate(present[i])}
+        )
+        shapes.setdefault(str(renamed), (renamed, []))[1].append(i)
+    return [(shape, ids) for shape, ids in shapes.values() if len(ids) >= _SHAPE_ROWS]
+
+
+def _group_lines(library, shape, ids, present, offsets, jacobian: bool) -> list[str]:
+    """Print the code that evaluates a group of equations of one shape at once.
+
+    Unknown ``g{q}`` of the shape is gathered for every equation of the group
+    (a slice when the indices are evenly spaced), so each operation works on
+    arrays of shape ``(equations in the group, starts)``.
+    """
+    count = len(present[ids[0]])
+    lines = [
+        f"    g{q} = x[{_indexer([present[i][q] for i in ids])}]\n"
+        for q in range(count)
+    ]
+    exprs, targets = [shape], [f"f[{_indexer(ids)}]"]
+    if jacobian:
+        for q in range(count):
+            exprs.append(shape.diff(library.symbol(f"g{q}")))
+            targets.append(f"jac[{_indexer([int(offsets[i]) + q for i in ids])}]")
+    return lines + _print_block(library, exprs, targets)
+
+
+def _indexer(indices: list[int]) -> str:
+    """Print an index into the first axis: a slice if evenly spaced, else a list."""
+    first, step = indices[0], (indices[1] - indices[0] if len(indices) > 1 else 1)
+    if step > 0 and all(b - a == step for a, b in zip(indices, indices[1:])):
+        return f"{first}:{indices[-1] + 1}:{step}"
+    return "[" + ", ".join(map(str, indices)) + "]"
+
+
 class _Library:
     """The symbolic library that differentiates and shares subexpressions."""
 
@@ -258,6 +329,8 @@ class _Library:
             import symengine
 
             self.convert, self.cse = symengine.sympify, symengine.cse
+            self.symbol = symengine.Symbol
+            self.rename = lambda expr, mapping: expr.subs(mapping)
         else:
             import sympy
 
@@ -265,6 +338,8 @@ class _Library:
             self.cse = lambda exprs: sympy.cse(
                 exprs, symbols=sympy.numbered_symbols("t"), order="none"
             )
+            self.symbol = lambda name: sympy.Symbol(name, real=True)
+            self.rename = lambda expr, mapping: expr.xreplace(mapping)
 
 
 def _backend(parsed: ParsedSystem, choice: str) -> _Library:
@@ -306,15 +381,21 @@ _SHARED_COLUMN = 8
 
 
 def _cse_blocks(
-    count: int, rows: list[int], unknowns: int
+    ids: list[int], present: list[list[int]], offsets: np.ndarray
 ) -> list[tuple[list[int], list[int]]]:
-    """Group residuals with their derivatives for common-subexpression sharing."""
-    if count <= _GLOBAL_CSE_LIMIT or len(rows) >= _SHARED_COLUMN * unknowns:
-        return [(list(range(count)), list(range(len(rows))))]
-    by_row: list[list[int]] = [[] for _ in range(count)]
-    for k, row in enumerate(rows):
-        by_row[row].append(k)
-    return [([i], ks) for i, ks in enumerate(by_row)]
+    """Group residuals with their derivatives for common-subexpression sharing.
+
+    Returns ``(equations, Jacobian entries)`` per block, for the equations
+    ``ids``; ``present[i]`` lists the unknowns of equation ``i`` and its
+    entries start at ``offsets[i]``.
+    """
+    entries = {i: list(range(int(offsets[i]), int(offsets[i]) + len(present[i])))
+               for i in ids}
+    nnz = sum(len(ks) for ks in entries.values())
+    unknowns = len({j for i in ids for j in present[i]})
+    if len(ids) <= _GLOBAL_CSE_LIMIT or nnz >= _SHARED_COLUMN * unknowns:
+        return [(list(ids), [k for i in ids for k in entries[i]])]
+    return [([i], entries[i]) for i in ids]
 
 
 def _print_block(library: _Library, exprs: list, targets: list[str]) -> list[str]:

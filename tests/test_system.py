@@ -95,3 +95,45 @@ def test_slow_symbolic_work_is_stopped_by_the_time_limit():
     with pytest.raises(SetupError, match="longer than 0.5 s"):
         build_system(parsed, timeout=0.5)
     assert time.perf_counter() - began < 3.0
+
+
+def chain(n: int) -> list[str]:
+    """A chain of n equations of three shapes: first, middle and last rows,
+    with a middle row that holds its unknowns in scrambled order once."""
+    eqs = [f"(3 - 2*u{i})*u{i} - {'u' + str(i - 1) if i else '0'} - "
+           f"{'2*u' + str(i + 1) if i < n - 1 else '0'} + 1 = 0" for i in range(n)]
+    eqs[n // 2] = f"exp(u{n // 2 + 1}) - u{n // 2 - 1}*u{n // 2} = 0"
+    return eqs
+
+
+@pytest.mark.parametrize("backend", ["sympy", "symengine"])
+def test_equations_of_one_shape_are_evaluated_together_with_the_same_values(
+    backend, monkeypatch
+):
+    parsed = parse_system(chain(120), variables=[f"u{i}" for i in range(120)])
+    together = build_system(parsed, timeout=None, backend=backend)
+    # the middle rows but the odd one out are one group: a list of indices
+    assert "g0 = x[[0, 1, 2," in together.source
+    monkeypatch.setattr("gdsolve.system._SHAPES_FROM", 10**9)
+    alone = build_system(parsed, timeout=None, backend=backend)
+    assert "g0" not in alone.source
+    assert len(together.source) < len(alone.source) / 2
+    assert (together.rows.tolist(), together.cols.tolist()) == (
+        alone.rows.tolist(), alone.cols.tolist()
+    )
+    x = np.random.default_rng(2).uniform(-2.0, 2.0, (4, 120))
+    f1, j1 = together.evaluate(x)
+    f2, j2 = alone.evaluate(x)
+    # the same arithmetic, up to the order of a few operations
+    assert f1 == pytest.approx(f2, rel=1e-13, abs=1e-14)
+    assert j1 == pytest.approx(j2, rel=1e-13, abs=1e-14)
+
+
+def test_evenly_spaced_unknowns_of_a_group_are_a_slice():
+    n = 150
+    equations = [f"u{i}^2 + u{i + 1} = 1" for i in range(n - 1)] + [f"u{n - 1} = 1"]
+    system = prepare(equations, variables=[f"u{i}" for i in range(n)])
+    assert "g0 = x[0:149:1]" in system.source and "g1 = x[1:150:1]" in system.source
+    x = np.full((1, n), 0.5)
+    f, _ = system.evaluate(x)
+    assert f[0].tolist() == [-0.25] * (n - 1) + [-0.5]
