@@ -484,6 +484,11 @@ def _find_saddles(system, x, verdicts, lower, upper) -> None:
     # as the point's own size: next to nothing on a plateau, or on the way to
     # an asymptote (6/x = 3 as x → −∞), where the objective only creeps down.
     bend = scale * ((1 + np.abs(pts)) ** 2).max(axis=1)
+    # At a valley floor the Gauss-Newton step says nothing (J is singular
+    # there); a Newton step on the objective estimates the distance instead.
+    newton = np.abs(np.linalg.pinv(hess) @ gradient(system, pts)[..., None])[..., 0]
+    for k, r in enumerate(rows):
+        verdicts[r].error = float(newton[k].max(initial=0.0))
     for r, lowest, top, change in zip(rows, eig[:, 0], scale, bend):
         if change <= 1e-10 * verdicts[r].objective and not _on_bound(
             x[r], lower, upper

@@ -29,6 +29,17 @@ def number(value: float | None, digits: int = 12) -> str:
     return f"{value:.{digits}g}"
 
 
+def supported_digits(value: float, error: float, most: int = 12) -> int:
+    """Significant digits of ``value`` that an estimated ``error`` leaves true.
+
+    A root polished to rounding keeps all ``most`` digits; a valley floor
+    located to 1e-10 shows about ten, not digits that another seed changes.
+    """
+    if not (math.isfinite(error) and error > 0 and math.isfinite(value) and value):
+        return most
+    return max(1, min(most, math.ceil(math.log10(abs(value) / error))))
+
+
 def solution_table(result: SolveResult) -> Table:
     """Return the table of distinct solutions, one row each."""
     table = Table(title=result.message, title_justify="left", expand=False)
@@ -41,7 +52,7 @@ def solution_table(result: SolveResult) -> Table:
     shown = result.solutions or ([result.best] if result.best else [])
     for i, s in enumerate(shown, 1):
         kind = Text(s.kind, style=KIND_STYLE.get(s.kind, ""))
-        cells = [number(v) for v in s.values.values()]
+        cells = [number(v, supported_digits(v, s.error)) for v in s.values.values()]
         table.add_row(str(i), kind, *cells, number(s.residual, 3), str(s.starts))
     return table
 

@@ -324,3 +324,25 @@ def test_a_start_outside_the_bounds_is_kicked_back_inside_off_a_hilltop(seed):
     result = solve(["x^2 = 4"], bounds={"x": (0.0, math.inf)},
                    start_points=[{"x": -5.0}], starts=0, seed=seed)
     assert [r.x for r in result.roots] == [[pytest.approx(2.0)]]
+
+
+def test_a_valley_floor_reports_its_distance_to_the_true_minimum():
+    # The floor of 2x + y = 1, xy = 1 lies at x = 0.3129084094792...; the
+    # Jacobian is singular there, so the error comes from the objective's
+    # Newton step, not from a Gauss-Newton one.
+    result = solve(["2*x + y = 1", "x*y = 1"], seed=1)
+    (floor,) = result.solutions
+    assert floor.kind == "local-minimum"
+    assert 0 < floor.error < 1e-8
+    assert abs(floor.x[0] - 0.3129084094792) <= 10 * floor.error
+
+
+@pytest.mark.parametrize(
+    "value, error, digits",
+    [(0.3129084094792, 4.4e-10, 9), (1.9318516525781366, 9e-17, 12),
+     (2e-7, 5e-8, 1), (0.0, 1e-3, 12), (5.0, math.inf, 12)],
+)
+def test_tables_show_the_digits_the_error_supports(value, error, digits):
+    from gdsolve.report import supported_digits
+
+    assert supported_digits(value, error) == digits
