@@ -401,7 +401,12 @@ class _Search:
 
 def _batch_size(system: System, settings: Settings) -> int:
     size = settings.batch_size or max(1, system.n_equations // 2)
-    return min(size, system.n_equations)
+    if size > system.n_equations:
+        raise OptionError(
+            f"--batch-size {size} is more than the {system.n_equations} "
+            "equations of the system"
+        )
+    return size
 
 
 #: Memory the arrays of one descent may take, in bytes.

@@ -154,6 +154,12 @@ def test_sgd_uses_a_subset_of_the_equations():
     assert same_points([r.x for r in result.roots], [(1.0, 2.0, 3.0)], tol=1e-10)
 
 
+def test_a_batch_larger_than_the_system_is_refused():
+    refused = "--batch-size 5 is more than the 2 equations"
+    with pytest.raises(OptionError, match=refused):
+        solve(["x + y = 3", "x - y = 1"], method="sgd", batch_size=5, seed=1)
+
+
 @pytest.mark.parametrize("polish_crawling", [False, True])
 def test_starts_crawling_between_close_roots_are_polished_on_the_spot(polish_crawling):
     # The two conics cross twice close together, at (1, 1) and near
