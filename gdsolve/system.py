@@ -503,7 +503,10 @@ def _in_child(
         os.close(read_end)
         status = 0
         try:
-            if memory:
+            if memory:  # never above a limit the user already set
+                _, hard = resource.getrlimit(resource.RLIMIT_AS)
+                if hard != resource.RLIM_INFINITY:
+                    memory = min(memory, hard)
                 resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
             payload = pickle.dumps(("ok", generate_source(parsed, backend)))
         except MemoryError:

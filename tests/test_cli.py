@@ -343,7 +343,11 @@ def test_csv_without_a_root_carries_the_best_point(cli):
     assert abs(float(row[5])) < 1e-6
 
 
-@pytest.mark.parametrize("args", [["solve", "x^2 = 4", "--seed", "1"], ["methods"]])
+@pytest.mark.parametrize(
+    "args",
+    [["solve", "x^2 = 4", "--seed", "1"], ["methods"], ["--help"], ["--version"],
+     ["solve", "--help"], ["solve", "x =", "-f", "json"]],
+)
 def test_unwritable_output_is_an_error_not_a_traceback(args):
     done = subprocess.run(RUN + args,
                           stdout=open("/dev/full", "w"), stderr=subprocess.PIPE,
@@ -391,3 +395,17 @@ def test_errors_in_equations_from_stdin_name_the_line(cli):
     result = cli("solve", "-", input="# a system\nx^2 = 4; z = 1\n\ny + = 2\n")
     assert result.exit_code == 2
     assert result.stderr.startswith("gdsolve: error: line 4: unexpected '='")
+
+
+def test_a_hard_memory_limit_below_the_set_up_cap_is_respected():
+    limited = (
+        "import resource; resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", f"{limited}; from gdsolve.cli import main; main()",
+         "solve", "x^2 = 4", "-f", "csv", "--seed", "1"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    roots = [line.split(",")[-1] for line in done.stdout.splitlines()[1:]]
+    assert roots == ["-2.0", "2.0"]

@@ -66,5 +66,21 @@ def main() -> None:
     gc.disable()
     try:
         app(args=protect_equations(sys.argv[1:]), prog_name="gdsolve")
+    except OSError as error:  # help, version or an error message not written
+        _unwritable(error)
     finally:
         modules_loaded()
+
+
+def _unwritable(error: OSError) -> None:
+    """Say that the output could not be written, and exit 2 (bad usage)."""
+    try:  # what stdout still holds cannot be written either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError:
+        pass
+    try:
+        print(f"gdsolve: error: cannot write the output: {error.strerror or error}",
+              file=sys.stderr)
+    except OSError:
+        pass
+    raise SystemExit(2)

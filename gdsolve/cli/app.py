@@ -68,15 +68,15 @@ def fail(error: BaseException, json_output: bool = False) -> NoReturn:
     so a pipeline reading JSON sees it.
     """
     message = str(error)
-    if json_output:
-        from gdsolve.report import dumps
-
-        print(dumps({"status": "error", "error": message}), flush=True)
     first, *rest = message.split("\n")
     console = stderr()
     console.print(f"gdsolve: error: {first}", markup=False, highlight=False)
     for line in rest:
         console.print(line, markup=False, highlight=False)
+    if json_output:
+        from gdsolve.report import dumps
+
+        print(dumps({"status": "error", "error": message}), flush=True)
     raise typer.Exit(ExitCode.BAD_INPUT)
 
 
