@@ -392,6 +392,8 @@ def classify(
     unknown near zero.
     """
     f, jv = system.evaluate(x)
+    if system.nnz == 0:  # no equation has an unknown left: F is one constant
+        return _constant(system, f)
     if is_sparse(system):
         solver = _Solver(system)
         step = np.abs(_gauss_newton(system, solver, jv, f))
@@ -426,6 +428,21 @@ def classify(
         verdicts.append(Verdict(kind, float(residual[i]), objective, float(gn[i])))
     _find_saddles(system, x, verdicts, lower, upper)
     _find_dimensions(system, x, weak, verdicts, lower, upper)
+    return verdicts
+
+
+def _constant(system: System, f: np.ndarray) -> list[Verdict]:
+    """Classify points of a system whose equations hold no unknown (``x = x``,
+    ``0*x = 1``): every point solves it, in all its unknowns, or none does."""
+    verdicts = []
+    for row in f:
+        residual = float(np.abs(row).max(initial=0.0))
+        objective = float(row @ row)
+        if residual == 0:
+            verdicts.append(Verdict("root", 0.0, 0.0, 0.0, system.n_unknowns))
+        else:
+            floor = Verdict("local-minimum", residual, objective, 0.0, flat=True)
+            verdicts.append(floor)
     return verdicts
 
 

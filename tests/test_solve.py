@@ -346,3 +346,25 @@ def test_tables_show_the_digits_the_error_supports(value, error, digits):
     from gdsolve.report import supported_digits
 
     assert supported_digits(value, error) == digits
+
+
+@pytest.mark.parametrize(
+    "equations, dimension",
+    [
+        (["x = x"], 1),
+        (["0*x = 0"], 1),
+        (["x + y = x + y"], 2),
+        (["0*x = 0", "y = 2"], 1),
+    ],
+)
+def test_an_identity_is_solved_by_every_point(equations, dimension):
+    result = solve(equations, seed=1)
+    assert result.status == "not-isolated" and result.exit_code == 0
+    assert result.dimension == dimension
+    assert all(r.residual == 0 for r in result.roots) and len(result.roots) > 1
+
+
+def test_an_equation_without_unknowns_that_fails_has_no_root():
+    result = solve(["0*x = 1"], seed=1)
+    assert result.status == "no-root-found"
+    assert result.best.objective == 1.0
