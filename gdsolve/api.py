@@ -566,6 +566,13 @@ def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveRes
             f"polishing takes {batch} starts at a time so that their dense "
             f"{system.n_equations}x{system.n_unknowns} Jacobians fit in memory"
         )
+    if status == "no-root-found" and np.isfinite(search.high - search.low).all():
+        low, high = search.low.min(), search.high.max()
+        result.warnings.append(
+            f"random starts were drawn between {low:g} and {high:g}; a root far "
+            "outside that box is rarely reached: widen it with --box if one may "
+            "be there"
+        )
     if settings.all_roots:
         result.search = _completeness(search, roots, floors)
     elif status == "solved" and starts["used"] >= 10 * len(roots):

@@ -368,3 +368,13 @@ def test_an_equation_without_unknowns_that_fails_has_no_root():
     result = solve(["0*x = 1"], seed=1)
     assert result.status == "no-root-found"
     assert result.best.objective == 1.0
+
+
+def test_no_root_in_the_box_suggests_a_wider_one():
+    # The root x = 1e10 is far outside the default box; inside a box that
+    # holds it, it is found.
+    result = solve(["x^3 = 1e30"], seed=1)
+    assert result.status == "no-root-found"
+    assert any("between -10 and 10" in w and "--box" in w for w in result.warnings)
+    wide = solve(["x^3 = 1e30"], seed=1, box=(0.0, 1e11))
+    assert [r.x[0] for r in wide.roots] == [pytest.approx(1e10, rel=1e-12)]
