@@ -331,8 +331,10 @@ def group(
     """Merge end points that are the same solution; return member indices.
 
     Two points are the same when every coordinate differs by less than
-    ``MERGE_RTOL`` of its size (plus a sliver of the box width), or by less than
-    the points' own accuracy, capped at a thousandth of their size. Groups come
+    ``MERGE_RTOL`` of its size (plus 1e-15 of the box width, for points at
+    zero), or by less than the points' own accuracy, capped at a thousandth of
+    their size. Near zero only that accuracy merges points: the roots ±1e-10
+    of ``x² = 1e-20`` are distinct. Groups come
     best objective first. The loop runs over groups, each step vectorised over
     points.
     """
@@ -345,7 +347,8 @@ def group(
         candidates = np.flatnonzero(left)
         best = candidates[np.argmin(objective[candidates])]
         size = np.maximum(np.abs(x[best]), np.abs(x[candidates]))
-        tol = MERGE_RTOL * size + 1e-10 * width + 10 * (error[best] + error[candidates])
+        own = 10 * (error[best] + error[candidates])
+        tol = MERGE_RTOL * size + 1e-15 * width + own
         members = candidates[(np.abs(x[candidates] - x[best]) <= tol).all(axis=1)]
         left[members] = False
         groups.append(members)

@@ -57,7 +57,13 @@ def test_grouping_merges_by_relative_distance_not_by_rounding():
         points, np.zeros_like(points), np.arange(5.0), width=np.full(2, 20.0)
     )
     members = sorted(sorted(g.tolist()) for g in groups)
-    assert members == [[0, 1], [2], [3, 4]]
+    # near zero only the points' own accuracy merges them: roots of x² = 1e-20
+    # are 2e-10 apart and distinct
+    assert members == [[0, 1], [2], [3], [4]]
+    error = np.zeros_like(points)
+    error[3] = [0.0, 1e-9]  # a point known only to 1e-9 is the one at zero
+    groups = group(points, error, np.arange(5.0), width=np.full(2, 20.0))
+    assert sorted(sorted(g.tolist()) for g in groups) == [[0, 1], [2], [3, 4]]
 
 
 def test_grouping_trusts_each_points_own_accuracy():
@@ -256,6 +262,7 @@ def test_polishing_locates_a_valley_floor_to_full_precision(start):
     "equations, roots",
     [
         (["x^2 = 1e-10"], [(-1e-5,), (1e-5,)]),
+        (["x^2 = 1e-20"], [(-1e-10,), (1e-10,)]),
         (["(x - 1e-6)*(x + 1e-6) = 0"], [(-1e-6,), (1e-6,)]),
         (["x^2 = 2e-12"], [(-math.sqrt(2e-12),), (math.sqrt(2e-12),)]),
         (
