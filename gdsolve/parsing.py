@@ -521,9 +521,18 @@ def _is_name_part(ch: str) -> bool:
     """Tell whether ``ch`` may continue a name: a letter, 0-9, ``_`` or an accent."""
     if ch.isascii():
         return ch.isalnum() or ch == "_"
-    if ch == "π":
+    if ch == "π" or _is_raised_letter(ch):
         return False
     return ch.isalpha() or unicodedata.category(ch).startswith("M")
+
+
+def _is_raised_letter(ch: str) -> bool:
+    """Tell whether ``ch`` is a superscript, subscript or modifier letter
+    (``ⁿ``, ``ₓ``, ``ᵃ``): written as an exponent or index, never a name."""
+    name = unicodedata.name(ch, "")
+    return ch.isalpha() and (
+        "SUPERSCRIPT" in name or "SUBSCRIPT" in name or "MODIFIER LETTER" in name
+    )
 
 
 def _tokenize(text: str, source: _Source) -> list[_Token]:
@@ -564,6 +573,12 @@ def _next_token(text: str, pos: int, source: _Source) -> _Token:
         return _number_token(text, pos, source)
     if ch == "π":
         return _Token("name", ch, pos, ch)
+    if _is_raised_letter(ch):
+        raise source.error(
+            f"{_show(ch)} is a raised or lowered letter, not a name or an "
+            "exponent: write x^n for a power, x_n for a name",
+            pos,
+        )
     if ch.isalpha():
         end = _ASCII_NAME_PART.match(text, pos + 1).end()
         while end < len(text) and _is_name_part(text[end]):

@@ -783,3 +783,10 @@ def test_a_number_whose_exponent_lost_its_digits_is_refused(text, at):
 @pytest.mark.parametrize("text, x", [("3exp(x) = 3", 0.0), ("2 e = x", 2 * math.e)])
 def test_a_number_before_a_name_starting_with_e_is_still_a_product(text, x):
     assert residual_at(text, x=x) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("text, at", [("x = 2ⁿ", 5), ("xⁿ = 2", 1), ("ᵃ + x = 1", 0)])
+def test_a_raised_letter_is_refused_not_read_as_a_name(text, at):
+    error = error_of(text)
+    assert "is a raised or lowered letter" in str(error) and "x^n" in str(error)
+    assert error.position == at
