@@ -510,11 +510,10 @@ def _find_saddles(system, x, verdicts, lower, upper) -> None:
     for k, r in enumerate(rows):
         verdicts[r].error = float(newton[k].max(initial=0.0))
     for r, lowest, top, change in zip(rows, eig[:, 0], scale, bend):
-        if change <= 1e-10 * verdicts[r].objective and not _on_bound(
-            x[r], lower, upper
-        ):
+        inside = not _on_bound(x[r], lower, upper)
+        if inside and change <= 1e-10 * verdicts[r].objective:
             verdicts[r].kind = "moving"
-        elif lowest < -1e-6 * top and not _on_bound(x[r], lower, upper):
+        elif inside and lowest < -1e-6 * top:
             verdicts[r].kind = "saddle"
         elif abs(lowest) <= 1e-8 * top:  # a direction along which nothing changes
             verdicts[r].flat = True
