@@ -34,7 +34,7 @@ from gdsolve.sparse import (
     solve_damped,
     weak_directions,
 )
-from gdsolve.system import System
+from gdsolve.system import FEW_ENTRIES, System
 
 #: Largest dense Jacobian, in floats, polished in one batch.
 DENSE_BUDGET = 32_000_000
@@ -62,8 +62,6 @@ STATIONARY_REL = 1e-6
 #: A direction along which the Jacobian's singular value is at most this share
 #: of the largest (or of one, if that is smaller) is nearly null at a root.
 WEAK_RELATIVE = 1e-3
-#: Up to this many Jacobian entries, row sums run entry by entry.
-_FEW_ENTRIES = 64
 
 
 @dataclass
@@ -193,7 +191,7 @@ def _times(system: System, jac: np.ndarray, v: np.ndarray) -> np.ndarray:
 def _row_sums(system: System, values: np.ndarray) -> np.ndarray:
     """Sum per-entry values into their equation's row, for each point."""
     out = np.zeros((len(values), system.n_equations))
-    if len(system.rows) <= _FEW_ENTRIES:
+    if len(system.rows) <= FEW_ENTRIES:
         for k, i in enumerate(system.rows):
             out[:, i] += values[:, k]
     elif len(system.rows):

@@ -25,7 +25,7 @@ import numpy as np
 from gdsolve.methods import Method
 from gdsolve.refine import polish
 from gdsolve.sparse import is_sparse
-from gdsolve.system import System
+from gdsolve.system import FEW_ENTRIES, System
 
 #: Why a start left the descent.
 CONVERGED, STATIONARY, BUDGET, DIVERGED, UNDEFINED = range(5)
@@ -150,9 +150,8 @@ _PER_START = (
     "polished",
 )
 
-#: Up to this many Jacobian entries, and from this many starts on, column
-#: sums run entry by entry.
-_FEW_ENTRIES = 64
+#: From this many starts on, column sums over few entries run entry by entry
+#: (see :data:`gdsolve.system.FEW_ENTRIES`).
 _MANY_STARTS = 32
 
 
@@ -211,7 +210,7 @@ class _Columns:
         self.n_equations, self.n = system.n_equations, system.n_unknowns
         self.rows, self.cols = system.rows, system.cols
         self._own = hasattr(system, "evaluate_columns")
-        self._few = len(self.rows) <= _FEW_ENTRIES
+        self._few = len(self.rows) <= FEW_ENTRIES
         if self._few:  # (entry, its equation, its unknown, first in its column)
             seen: set[int] = set()
             self._plan = []

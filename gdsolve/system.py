@@ -37,8 +37,9 @@ SETUP_MEMORY = 4 * 1024**3
 
 EvalFn = Callable[..., None]
 
-#: Up to this many Jacobian entries, column sums run entry by entry.
-_FEW_ENTRIES = 64
+#: Up to this many Jacobian entries, sums over the entries by row or column
+#: run entry by entry (one operation each); with more, by gathered segments.
+FEW_ENTRIES = 64
 
 
 @dataclass
@@ -143,7 +144,7 @@ class System:
         cost tens of nanoseconds per start and segment), many by segments.
         """
         out = np.zeros((values.shape[0], self.n_unknowns))
-        if self.nnz <= _FEW_ENTRIES:
+        if self.nnz <= FEW_ENTRIES:
             for k, j in enumerate(self.cols):
                 out[:, j] += values[:, k]
         elif self.nnz:
