@@ -15,6 +15,7 @@ classifies the end points (:mod:`gdsolve.refine`) and packages a
 from __future__ import annotations
 
 import math
+import operator
 import secrets
 import time
 from dataclasses import dataclass, field, fields, replace
@@ -93,6 +94,11 @@ class Settings:
             root, relative to the box width; 0 turns kicks off.
         scale: Divide the gradient by the diagonal of ``2·JᵀJ``.
         polish: Refine end points by Levenberg-Marquardt steps.
+        polish_early: With ``polish``, also polish a start still walking after
+            a few iterations where it is (see :mod:`gdsolve.search`); it leaves
+            the descent if that reaches a root. Off, every start walks as its
+            method takes it until it converges, as ``compare`` and ``plot``
+            show it.
         seed: Seed of all randomness; ``None`` draws one and records it.
         all_roots: Keep searching in rounds, each repelled from the roots
             already known (deflation), until ``patience`` rounds in a row find
@@ -121,6 +127,7 @@ class Settings:
     noise: float = 0.01
     scale: bool = True
     polish: bool = True
+    polish_early: bool = True
     seed: int | None = None
     all_roots: bool = False
     patience: int = 5
@@ -355,7 +362,7 @@ class _Search:
             upper=self.upper,
             width=self.width,
             weights=weights,
-            polish_crawling=s.polish,
+            polish_early=s.polish and s.polish_early,
         )
 
     def round(self, target, x0, rng, record_paths=False, trace=0, progress=None):
@@ -488,12 +495,15 @@ def _starting_points(
     random = _draw(system, settings.starts, low, high, rng)
     points = settings.start_points
     given = low + (high - low) * rng.random((len(points), system.n_unknowns))
-    names = {name for point in points for name in point}
-    for name in names:  # unknowns a point leaves out keep their random value
-        j = _index(system, name, "--start")
-        for row, point in zip(given, points):
-            if name in point:
-                row[j] = point[name]
+    for name in set().union(*points):
+        _index(system, name, "--start")
+    names = system.names
+    whole = operator.itemgetter(*names)
+    for k, point in enumerate(points):
+        if len(point) == len(names):
+            given[k] = whole(point)
+        else:  # unknowns a point leaves out keep their random value
+            given[k] = [point.get(name, r) for name, r in zip(names, given[k])]
     return np.vstack([given, random])
 
 
@@ -706,7 +716,7 @@ def _settings_record(settings: Settings, own: dict[str, Any]) -> dict[str, Any]:
     """Every setting as JSON-ready data, the method's defaults filled in."""
     record = {f.name: getattr(settings, f.name) for f in fields(settings)}
     record.update(own)
-    record["start_points"] = [dict(p) for p in settings.start_points]
+    record["start_points"] = list(settings.start_points)
     record["box"] = list(settings.box)
     record["boxes"] = {k: list(v) for k, v in settings.boxes.items()}
     record["bounds"] = {k: list(v) for k, v in settings.bounds.items()}

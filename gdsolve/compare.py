@@ -6,9 +6,11 @@
     ['gd', 'momentum', 'nesterov', 'adam', 'sgd']
 
 The system is prepared once and solved once per method with the same settings
-and seed, hence the same random starting points. Each method's row holds the
-very numbers ``solve(..., method=m, seed=s)`` reports, plus a few per-start
-figures the descent recorded:
+and seed, hence the same random starting points. Every start walks as its
+method takes it, without early polishing, so the methods' own speeds show.
+Each method's row holds the very numbers
+``solve(..., method=m, seed=s, polish_early=False)`` reports, plus a few
+per-start figures the descent recorded:
 
 - ``roots``: distinct roots found;
 - ``at_root``: starts whose polished end point is a root; ``fraction`` is
@@ -152,7 +154,8 @@ def compare(
 
     Args:
         system: The prepared system (see :func:`gdsolve.api.prepare`).
-        settings: Settings shared by every method; its ``method`` is replaced.
+        settings: Settings shared by every method; its ``method`` is replaced
+            and its ``polish_early`` turned off.
             Method settings such as ``lr`` apply to each method that has them.
             Without a seed, one is drawn and shared.
         methods: Methods to run (default: every one, in table order).
@@ -168,7 +171,7 @@ def compare(
     for name in methods or tuple(METHODS):
         if announce is not None:
             announce(name)
-        chosen = replace(base, method=name)
+        chosen = replace(base, method=name, polish_early=False)
         result = solve_system(system, chosen, record_paths=True)
         rows.append(method_row(system, result))
     return Comparison(

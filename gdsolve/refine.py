@@ -161,6 +161,15 @@ def _lm_step(
     MINPACK, so an unknown whose column fades near the solution keeps its
     damping), else ``diag(JᵀJ)`` with a small floor.
     """
+    if len(j) >= MANY_SMALL and j.shape[2] <= SMALL_UNKNOWNS and scale is not None:
+        return _small_lm_step(j, f, damping, scale)
+    return _lapack_lm_step(j, f, damping, scale)
+
+
+def _lapack_lm_step(
+    j: np.ndarray, f: np.ndarray, damping: np.ndarray, scale: np.ndarray | None
+) -> np.ndarray:
+    """:func:`_lm_step` by one LAPACK solve per point."""
     jt = j.transpose(0, 2, 1)
     a = jt @ j
     g = (jt @ f[..., None])[..., 0]
@@ -172,6 +181,53 @@ def _lm_step(
         return -np.linalg.solve(a, g[..., None])[..., 0]
     except np.linalg.LinAlgError:
         return -(np.linalg.pinv(a) @ g[..., None])[..., 0]
+
+
+#: From this many points on, systems of at most this many unknowns take their
+#: damped steps from :func:`_small_lm_step`.
+MANY_SMALL = 32
+SMALL_UNKNOWNS = 4
+
+
+def _small_lm_step(
+    j: np.ndarray, f: np.ndarray, damping: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
+    """Solve ``(JᵀJ + λ·D) δ = −Jᵀf`` for many points of a small system.
+
+    The Cholesky factorisation is written out entry by entry, each entry one
+    array operation over all points: for a few unknowns this is several
+    times cheaper than one LAPACK call per point. Points whose matrix is not
+    numerically positive definite are solved by :func:`_lapack_lm_step`.
+    """
+    n = j.shape[2]
+    cols = np.ascontiguousarray(j.transpose(2, 1, 0))  # (unknowns, equations, points)
+    ft = np.ascontiguousarray(f.T)
+    a = [[None] * n for _ in range(n)]
+    for p in range(n):
+        for q in range(p + 1):
+            a[p][q] = np.einsum("ms,ms->s", cols[p], cols[q])
+        a[p][p] = a[p][p] + damping * scale[:, p]
+    g = [np.einsum("ms,ms->s", cols[p], ft) for p in range(n)]
+    # a = L·Lᵀ, then L·y = −g and Lᵀ·δ = y
+    low = [[None] * n for _ in range(n)]
+    for q in range(n):
+        pivot = a[q][q] - sum((low[q][k] ** 2 for k in range(q)), 0.0)
+        low[q][q] = np.sqrt(pivot)
+        for p in range(q + 1, n):
+            dot = sum((low[p][k] * low[q][k] for k in range(q)), 0.0)
+            low[p][q] = (a[p][q] - dot) / low[q][q]
+    y = [None] * n
+    for p in range(n):
+        y[p] = (-g[p] - sum((low[p][k] * y[k] for k in range(p)), 0.0)) / low[p][p]
+    delta = np.empty((len(j), n))
+    for p in reversed(range(n)):
+        rest = sum((low[k][p] * delta[:, k] for k in range(p + 1, n)), 0.0)
+        delta[:, p] = (y[p] - rest) / low[p][p]
+    failed = ~np.isfinite(delta).all(axis=1)
+    if failed.any():
+        rows = np.flatnonzero(failed)
+        delta[rows] = _lapack_lm_step(j[rows], f[rows], damping[rows], scale[rows])
+    return delta
 
 
 def _column_scale(system: System, jac: np.ndarray) -> np.ndarray:
@@ -216,25 +272,28 @@ def _polish_batch(system, solver, x, lower, upper, steps) -> Polished:
     progress = _Progress(obj, watch=solver.gram is not None)
     active = ok.copy()
     for k in range(steps):
-        rows = np.flatnonzero(active)
-        if rows.size == 0:
+        # While every point is active, whole arrays stand in for the rows.
+        every = bool(active.all())
+        rows = slice(None) if every else np.flatnonzero(active)
+        if not every and rows.size == 0:
             break
-        delta = solver.step(j[rows], f[rows], damping[rows], scale[rows])
+        xr, fr, jr, objr = x[rows], f[rows], j[rows], obj[rows]
+        delta = solver.step(jr, fr, damping[rows], scale[rows])
         error[rows] = np.abs(delta)
-        trial = np.clip(x[rows] + delta, lower, upper)
+        trial = np.clip(xr + delta, lower, upper)
         ft, jt = system.evaluate(trial)
         ot = np.einsum("sm,sm->s", ft, ft)
-        linear = f[rows] + _times(system, j[rows], trial - x[rows])
-        predicted = obj[rows] - np.einsum("sm,sm->s", linear, linear)
-        ratio = (obj[rows] - ot) / np.where(predicted > 0, predicted, np.inf)
+        linear = fr + _times(system, jr, trial - xr)
+        predicted = objr - np.einsum("sm,sm->s", linear, linear)
+        ratio = (objr - ot) / np.where(predicted > 0, predicted, np.inf)
         # Near a valley floor above zero the objective stops changing in
         # floating point before the point stops moving; there a step that
         # makes the gradient smaller is still progress.
         st = _gradient_size(system, jt, ft)
-        lower_or_flatter = (ot < obj[rows]) | ((ot == obj[rows]) & (st < slope[rows]))
+        lower_or_flatter = (ot < objr) | ((ot == objr) & (st < slope[rows]))
         better = np.isfinite(ot) & np.isfinite(jt).all(axis=1) & lower_or_flatter
 
-        acc = rows[better]
+        acc = np.flatnonzero(better) if every else rows[better]
         x[acc], f[acc], obj[acc] = trial[better], ft[better], ot[better]
         slope[acc] = st[better]
         j[acc] = jt[better]
@@ -251,7 +310,7 @@ def _polish_batch(system, solver, x, lower, upper, steps) -> Polished:
         tiny = (np.abs(delta) <= 1e-15 * np.abs(x[rows]) + 1e-300).all(axis=1)
         settled = (obj[rows] == 0) | tiny | (damping[rows] > 1e16)
         settled |= progress.stalled(k, rows, obj[rows], length)
-        active[rows[settled]] = False
+        active[np.flatnonzero(settled) if every else rows[settled]] = False
     f[~ok] = np.inf
     return Polished(x, f, error)
 
@@ -277,14 +336,15 @@ class _Progress:
         self.before = np.full(len(obj), np.inf)  # ... and in the look before
 
     def stalled(
-        self, k: int, rows: np.ndarray, obj: np.ndarray, length: np.ndarray
+        self, k: int, rows: np.ndarray | slice, obj: np.ndarray, length: np.ndarray
     ) -> np.ndarray:
-        """Record step ``k`` of the points ``rows``; say which have stalled."""
+        """Record step ``k`` of the points ``rows`` (values ``obj`` and step
+        lengths ``length``); say which have stalled."""
         if not self.watch:
-            return np.zeros(len(rows), dtype=bool)
+            return np.zeros(len(obj), dtype=bool)
         self.longest[rows] = np.maximum(self.longest[rows], np.nan_to_num(length))
         if (k + 1) % STALL_STEPS:
-            return np.zeros(len(rows), dtype=bool)
+            return np.zeros(len(obj), dtype=bool)
         slow = obj >= (1 - STALL_DROP) * self.mark[rows]
         steady = self.longest[rows] >= 0.5 * self.before[rows]
         self.mark[rows], self.before[rows] = obj, self.longest[rows]

@@ -5,9 +5,10 @@ All starts advance together, in arrays with one column per start (points are
 contiguous row. A start leaves when it has converged (every residual within
 the tolerance), when it is stationary (no downhill direction left, even after
 its random kicks), when it diverges, or when its point can no longer be
-evaluated. A start crawling along a curved valley, too slowly for the budget,
-is polished where it is and leaves if that reaches a root. The rest keep going
-until the iteration budget is spent. No Python loop runs over starts.
+evaluated. When polishing follows the descent, a start still walking after a
+few iterations is polished where it is and leaves if that reaches a root: the
+descent finds the valley, Levenberg-Marquardt steps find its bottom. The rest
+keep going until the iteration budget is spent. No Python loop runs over starts.
 
 The objective is ``f(x) = Σ Fᵢ(x)²`` and its gradient ``g = 2·J(x)ᵀF(x)``. With
 scaling on (the default for every method but Adam), ``g`` is divided coordinate
@@ -34,6 +35,10 @@ REASONS = ("converged", "stationary", "budget", "diverged", "undefined")
 #: Armijo's sufficient-decrease constant and the most halvings of one step.
 ARMIJO = 1e-4
 HALVINGS = 40
+#: The line search tries this many halvings of a rejected step in one
+#: evaluation (t/2, t/4, ...), so most starts need one round, not several.
+FAN = 4
+_FAN_FACTORS = 0.5 ** np.arange(1, FAN + 1)[:, None]
 #: A start whose objective grew this many times in a row while far above its
 #: start value is taken to diverge.
 GROWTH_STREAK = 6
@@ -50,13 +55,15 @@ MAX_KICKS = 5
 STILL = 1e-14
 #: Objective values remembered by the non-monotone line search.
 MEMORY = 8
-#: Up to this many unknowns, or for large sparse systems, a crawling start is
-#: polished where it is (see ``Descent.polish_crawling``), with at most this
-#: many Levenberg-Marquardt steps; dense polishing of more unknowns costs more.
-CRAWL_UNKNOWNS = 200
-CRAWL_STEPS = 20
-#: Starts are looked at for crawling every this many iterations.
-CRAWL_WINDOW = 20
+#: Up to this many unknowns, or for large sparse systems, a start still
+#: walking is polished where it is (see ``Descent.polish_early``), with at most
+#: this many Levenberg-Marquardt steps; dense polishing of more unknowns costs
+#: more than it saves.
+EARLY_UNKNOWNS = 200
+EARLY_STEPS = 20
+#: Starts still walking are polished every this many iterations (each once
+#: until a kick sends it elsewhere).
+EARLY_WINDOW = 5
 
 Progress = Callable[[int, float, int, int], None]
 
@@ -81,9 +88,10 @@ class Descent:
         weights: The factor each equation of the descended system carries
             (see :class:`gdsolve.system.Balanced`); convergence is judged on
             the residuals as written.
-        polish_crawling: Polishing follows the descent, so a start crawling
-            along a curved valley too slowly for the budget is polished where
-            it is, once; if that reaches a root it has converged.
+        polish_early: Polishing follows the descent, so a start still walking
+            after :data:`EARLY_WINDOW` iterations is polished where it is,
+            once per kick; if that reaches a root it has converged. Without
+            it, the descent alone brings every start to the tolerance.
     """
 
     method: Method
@@ -97,7 +105,7 @@ class Descent:
     upper: np.ndarray
     width: np.ndarray
     weights: np.ndarray | None = None
-    polish_crawling: bool = False
+    polish_early: bool = False
 
 
 @dataclass
@@ -143,7 +151,6 @@ _PER_START = (
     "step",
     "growth",
     "window",
-    "mark",
     "last_x",
     "last_gradient",
     "recent",
@@ -330,14 +337,13 @@ class _Walker:
         self.step = np.ones(len(self.idx))
         self.growth = np.zeros(len(self.idx), dtype=int)
         self.window = self.obj.copy()
-        self.mark = self.obj.copy()  # the objective at the last look for crawling
         self.last_x = self.x.copy()
         self.last_gradient = np.zeros_like(self.x)
         self.recent = np.repeat(self.obj[None], MEMORY, axis=0)
         self.slot = 0  # the row of ``recent`` written last
         self.polished = np.zeros(len(self.idx), dtype=bool)
         self.polish_affordable = (
-            system.n_unknowns <= CRAWL_UNKNOWNS or is_sparse(system)
+            system.n_unknowns <= EARLY_UNKNOWNS or is_sparse(system)
         )
         self.lowest = np.inf
         self.still = self._still(self.x)
@@ -465,13 +471,13 @@ class _Walker:
         new_obj = _objective(new_f)
         bad = ~(new_obj <= reference - drop * t)
         halved = bad.copy()
-        for _ in range(HALVINGS):
+        for _ in range(HALVINGS // FAN):
             if not bad.any():
                 break
-            t[bad] *= 0.5
-            tried = self._try(step[:, bad], t[bad], bad)
-            new_x[:, bad], new_f[:, bad], new_obj[bad] = tried
-            bad[bad] = ~(tried[2] <= reference[bad] - drop[bad] * t[bad])
+            cols = np.flatnonzero(bad)
+            ends = self._halvings(cols, t, step, reference, drop)
+            new_x[:, cols], new_f[:, cols], new_obj[cols], found = ends
+            bad[cols] = ~found
         halved &= ~bad
         if halved.any():
             new_jac[:, halved] = self.system.evaluate(new_x[:, halved])[1]
@@ -485,17 +491,33 @@ class _Walker:
             self.recent[self.slot] = new_obj
         return new_x, new_f, new_obj, new_jac, t * _abs_max(step)
 
-    def _crawling(self, iteration: int) -> np.ndarray:
-        """Tell which starts would not converge within the budget.
+    def _halvings(
+        self,
+        cols: np.ndarray,
+        t: np.ndarray,
+        step: np.ndarray,
+        reference: np.ndarray,
+        drop: np.ndarray,
+    ) -> tuple:
+        """Try the next :data:`FAN` halvings of ``t`` for the starts ``cols`` at once.
 
-        Such a start's pace over the last :data:`CRAWL_WINDOW` iterations,
-        repeated over every such window left, would not bring it to the level
-        of convergence: it crawls along a curved valley or settles on a valley
-        floor above zero.
+        Each start takes the longest of them that passes Armijo's test, the
+        one halving one by one would reach, or else the shortest. ``t`` is
+        updated in place; returns the new points, residuals, objectives and
+        whether each start found its step.
         """
-        windows_left = (self.s.max_iter - iteration - 1) / CRAWL_WINDOW
-        pace = np.minimum(self.obj / self.mark, 1.0)
-        return self.obj * pace**windows_left > self.near
+        k = len(cols)
+        tried = t[cols] * _FAN_FACTORS  # (FAN, k)
+        trial = self.x[:, None, cols] + tried * step[:, None, cols]  # (n, FAN, k)
+        trial = self._inside(trial.reshape(len(trial), FAN * k))
+        f = self.system.residuals(trial)
+        obj = _objective(f).reshape(FAN, k)
+        passed = obj <= reference[cols] - drop[cols] * tried
+        found = passed.any(axis=0)
+        pick = np.where(found, passed.argmax(axis=0), FAN - 1)
+        chosen = pick * k + np.arange(k)
+        t[cols] = tried.ravel()[chosen]
+        return trial[:, chosen], f[:, chosen], obj.ravel()[chosen], found
 
     def _polish(self, which: np.ndarray) -> np.ndarray:
         """Polish the given starts where they are; tell which reached a root.
@@ -506,7 +528,7 @@ class _Walker:
         s = self.s
         self.polished[which] = True
         done = polish(self.system.system, self.x[:, which].T, s.lower, s.upper,
-                      steps=CRAWL_STEPS)
+                      steps=EARLY_STEPS)
         f = done.f if s.weights is None else done.f / s.weights
         reached = np.abs(f).max(axis=1) <= s.tol  # NaN and inf fail
         ids = np.flatnonzero(which)[reached]
@@ -555,13 +577,11 @@ class _Walker:
             diverged &= self.growth >= GROWTH_STREAK
             diverged |= self.obj == np.inf
         stuck = still
-        if s.polish_crawling and (iteration + 1) % CRAWL_WINDOW == 0:
-            if self.polish_affordable:
-                crawling = self._crawling(iteration) & ~self.polished
-                crawling &= ~(converged | diverged)
-                if crawling.any():
-                    converged |= self._polish(crawling)
-            self.mark = self.obj.copy()
+        early = s.polish_early and self.polish_affordable
+        if early and (iteration + 1) % EARLY_WINDOW == 0:
+            walking = ~(self.polished | converged | diverged)
+            if walking.any():
+                converged |= self._polish(walking)
         if (iteration + 1) % STALL_WINDOW == 0:
             stuck |= self.window - self.obj <= STALL_RATIO * self.window
             self.window = self.obj.copy()
@@ -630,7 +650,7 @@ class _Walker:
         where = np.flatnonzero(starts)[ok]
         self.x[:, where], self.f[:, where] = trial[:, ok], f[:, ok]
         self.jac[:, where], self.obj[where] = jac[:, ok], obj[ok]
-        self.window[where] = self.mark[where] = obj[ok]
+        self.window[where] = obj[ok]
         self.step[where] = 1.0
         self.last_x[:, where], self.last_gradient[:, where] = trial[:, ok], 0.0
         self.recent[:, where] = obj[ok]

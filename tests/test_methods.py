@@ -16,7 +16,7 @@ from gdsolve.methods import (
     make_method,
     nesterov,
 )
-from gdsolve.search import CONVERGED, Descent, descend
+from gdsolve.search import CONVERGED, EARLY_WINDOW, Descent, descend
 from gdsolve.system import Balanced, equation_weights
 
 from conftest import same_points
@@ -160,8 +160,8 @@ def test_a_batch_larger_than_the_system_is_refused():
         solve(["x + y = 3", "x - y = 1"], method="sgd", batch_size=5, seed=1)
 
 
-@pytest.mark.parametrize("polish_crawling", [False, True])
-def test_starts_crawling_between_close_roots_are_polished_on_the_spot(polish_crawling):
+@pytest.mark.parametrize("polish_early", [False, True])
+def test_starts_still_walking_after_a_few_steps_are_polished_there(polish_early):
     # The two conics cross twice close together, at (1, 1) and near
     # (1.16497, 0.82539); between them the valley is long and nearly flat.
     system = prepare(["x^2 + x*y + y^2 = 3", "x^2 - 3*x*y + 2*y^2 + x = 1"])
@@ -169,13 +169,27 @@ def test_starts_crawling_between_close_roots_are_polished_on_the_spot(polish_cra
     balanced = Balanced(system, equation_weights(system, starts))
     descent = unbounded_descent(
         gradient_descent(1.0), True, 500, 1e-6, 0.05, 6.0,
-        weights=balanced.weights, polish_crawling=polish_crawling,
+        weights=balanced.weights, polish_early=polish_early,
     )
     walk = descend(balanced, descent, starts, np.random.default_rng(0))
-    if polish_crawling:
+    if polish_early:
         assert walk.count(CONVERGED) == 1000
-        assert walk.iterations.max() <= 100
+        assert walk.iterations.max() == EARLY_WINDOW
         ends = walk.x[np.abs(walk.x - [1.0, 1.0]).max(axis=1) < 1e-5]
         assert len(ends) > 0
     else:  # the crawl alone runs some starts to the end of the budget
         assert walk.iterations.max() == 500
+
+
+def test_early_polishing_cuts_the_descent_short_and_finds_the_same_roots():
+    quick = solve(["x^2 + y^2 = 4", "x*y = 1"], seed=1)
+    walked = solve(["x^2 + y^2 = 4", "x*y = 1"], seed=1, polish_early=False)
+    assert quick.iterations == EARLY_WINDOW
+    assert walked.iterations > 4 * EARLY_WINDOW
+    assert quick.starts["converged"] == walked.starts["converged"] == 64
+    expected = [(-1.9318516525781366, -0.5176380902050415),
+                (-0.5176380902050415, -1.9318516525781366),
+                (0.5176380902050415, 1.9318516525781366),
+                (1.9318516525781366, 0.5176380902050415)]
+    for result in (quick, walked):
+        assert same_points([r.x for r in result.roots], expected, tol=1e-12)

@@ -123,7 +123,7 @@ def plot(
                 scale=scale,
             )
         )
-        chosen = Settings(**settings)
+        chosen = Settings(**settings, polish_early=False)  # draw the method's own paths
         with _status(quiet, "solving…"):
             names, values = o.split_names(vars), o.parameters(param)
             system = prepare(texts, names, values, setup_timeout)
