@@ -63,6 +63,9 @@ MAX_STARTS = 1_000_000
 #: With polishing on, the descent hands a start over to the polishing steps
 #: once every residual is within this; they take it the rest of the way.
 HANDOFF = 1e-6
+#: The later rounds of an ``all_roots`` search also draw starts from the
+#: search box shrunk about its centre, by turns to this many smaller scales.
+SHRUNK_BOXES = 3
 
 
 @dataclass(frozen=True)
@@ -393,7 +396,7 @@ class _Search:
             target = self.balanced
             if len(roots):
                 target = DeflatedSystem(self.balanced, roots, self.width)
-            x0 = _draw(self.system, s.starts or 1, self.low, self.high, rng)
+            x0 = self._draw_at_scales(s.starts or 1, rng)
             self.round(target, x0, rng, progress=progress)
             known, result = len(result.roots), self.package()
             more = len(result.roots) > known
@@ -401,6 +404,19 @@ class _Search:
         if result.search is not None:  # counted after the last package
             result.search["rounds_without_new_root"] = self.quiet_rounds
         return result
+
+    def _draw_at_scales(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        """Starts for one more round: ``count`` from the search box, and a
+        quarter as many more from the box shrunk about its centre by 1/2, 1/4
+        or 1/8 in turn, so roots much smaller than the box (whose basins fill
+        little of it) are reached too."""
+        shrink = 0.5 ** (1 + self.rounds % SHRUNK_BOXES)
+        centre, half = (self.low + self.high) / 2, (self.high - self.low) / 2
+        low, high = centre - shrink * half, centre + shrink * half
+        return np.vstack([
+            _draw(self.system, count, self.low, self.high, rng),
+            _draw(self.system, max(1, count // 4), low, high, rng),
+        ])
 
     def package(self) -> SolveResult:
         return _package(self, self.points, self.error)

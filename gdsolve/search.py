@@ -61,9 +61,16 @@ MEMORY = 8
 #: more than it saves.
 EARLY_UNKNOWNS = 200
 EARLY_STEPS = 20
-#: Starts still walking are polished every this many iterations (each once
-#: until a kick sends it elsewhere).
+#: Starts still walking are polished after this many iterations, and again
+#: each time the count of iterations has doubled (10, 20, 40, ...): the
+#: further a start has walked, the likelier polishing is to finish it.
 EARLY_WINDOW = 5
+
+
+def _polish_now(iterations: int) -> bool:
+    """Tell whether starts still walking after ``iterations`` are polished."""
+    rounds, rest = divmod(iterations, EARLY_WINDOW)
+    return rest == 0 and rounds & (rounds - 1) == 0
 
 Progress = Callable[[int, float, int, int], None]
 
@@ -89,8 +96,9 @@ class Descent:
             (see :class:`gdsolve.system.Balanced`); convergence is judged on
             the residuals as written.
         polish_early: Polishing follows the descent, so a start still walking
-            after :data:`EARLY_WINDOW` iterations is polished where it is,
-            once per kick; if that reaches a root it has converged. Without
+            after :data:`EARLY_WINDOW` iterations, and after twice, four
+            times ... as many, is polished where it is; if that reaches a root
+            it has converged. Without
             it, the descent alone brings every start to the tolerance.
     """
 
@@ -154,7 +162,6 @@ _PER_START = (
     "last_x",
     "last_gradient",
     "recent",
-    "polished",
 )
 
 #: From this many starts on, column sums over few entries run entry by entry
@@ -341,7 +348,6 @@ class _Walker:
         self.last_gradient = np.zeros_like(self.x)
         self.recent = np.repeat(self.obj[None], MEMORY, axis=0)
         self.slot = 0  # the row of ``recent`` written last
-        self.polished = np.zeros(len(self.idx), dtype=bool)
         self.polish_affordable = (
             system.n_unknowns <= EARLY_UNKNOWNS or is_sparse(system)
         )
@@ -519,16 +525,14 @@ class _Walker:
         t[cols] = tried.ravel()[chosen]
         return trial[:, chosen], f[:, chosen], obj.ravel()[chosen], found
 
-    def _polish(self, which: np.ndarray) -> np.ndarray:
+    def _polish(self, which: np.ndarray, steps: int) -> np.ndarray:
         """Polish the given starts where they are; tell which reached a root.
 
-        Those that did move to the root; the others walk on unchanged, and
-        are not polished again unless a kick sends them elsewhere.
+        Those that did move to the root; the others walk on unchanged.
         """
         s = self.s
-        self.polished[which] = True
         done = polish(self.system.system, self.x[:, which].T, s.lower, s.upper,
-                      steps=EARLY_STEPS)
+                      steps=steps)
         f = done.f if s.weights is None else done.f / s.weights
         reached = np.abs(f).max(axis=1) <= s.tol  # NaN and inf fail
         ids = np.flatnonzero(which)[reached]
@@ -578,10 +582,11 @@ class _Walker:
             diverged |= self.obj == np.inf
         stuck = still
         early = s.polish_early and self.polish_affordable
-        if early and (iteration + 1) % EARLY_WINDOW == 0:
-            walking = ~(self.polished | converged | diverged)
+        if early and _polish_now(iteration + 1):
+            walking = ~(converged | diverged)
             if walking.any():
-                converged |= self._polish(walking)
+                steps = EARLY_STEPS
+                converged |= self._polish(walking, steps)
         if (iteration + 1) % STALL_WINDOW == 0:
             stuck |= self.window - self.obj <= STALL_RATIO * self.window
             self.window = self.obj.copy()
@@ -655,7 +660,6 @@ class _Walker:
         self.last_x[:, where], self.last_gradient[:, where] = trial[:, ok], 0.0
         self.recent[:, where] = obj[ok]
         self.still[where] = self._still(trial[:, ok])
-        self.polished[where] = False
         self.walk.kicks[self.idx[starts]] += 1
         self.state = _reset(self.state, starts)
 
