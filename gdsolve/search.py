@@ -191,6 +191,16 @@ def _abs_max(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def _column_max(a: np.ndarray) -> np.ndarray:
+    """Return the largest entry of each column of a non-empty array."""
+    if len(a) > _NARROW:
+        return a.max(axis=0)
+    out = a[0].copy()
+    for row in a[1:]:
+        np.maximum(out, row, out=out)
+    return out
+
+
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Return the dot product of matching columns."""
     return np.einsum("ij,ij->j", a, b)
@@ -382,7 +392,7 @@ class _Walker:
         if not s.scale:
             return (gradient if gradient is not None else 2.0 * half), gradient, None
         curvature = system.column_norms2(jac)
-        floor = curvature.max(axis=0)
+        floor = _column_max(curvature)
         floor *= 1e-12
         floor += 1e-300
         np.maximum(curvature, floor, out=curvature)
