@@ -732,7 +732,7 @@ def _settings_record(settings: Settings, own: dict[str, Any]) -> dict[str, Any]:
     """Every setting as JSON-ready data, the method's defaults filled in."""
     record = {f.name: getattr(settings, f.name) for f in fields(settings)}
     record.update(own)
-    record["start_points"] = list(settings.start_points)
+    record["start_points"] = [dict(p) for p in settings.start_points]
     record["box"] = list(settings.box)
     record["boxes"] = {k: list(v) for k, v in settings.boxes.items()}
     record["bounds"] = {k: list(v) for k, v in settings.bounds.items()}

@@ -208,21 +208,23 @@ def _small_lm_step(
             a[p][q] = np.einsum("ms,ms->s", cols[p], cols[q])
         a[p][p] = a[p][p] + damping * scale[:, p]
     g = [np.einsum("ms,ms->s", cols[p], ft) for p in range(n)]
-    # a = L·Lᵀ, then L·y = −g and Lᵀ·δ = y
+    # a = L·Lᵀ, then L·y = −g and Lᵀ·δ = y; a pivot that is not positive
+    # leaves NaN in its point's step
     low = [[None] * n for _ in range(n)]
-    for q in range(n):
-        pivot = a[q][q] - sum((low[q][k] ** 2 for k in range(q)), 0.0)
-        low[q][q] = np.sqrt(pivot)
-        for p in range(q + 1, n):
-            dot = sum((low[p][k] * low[q][k] for k in range(q)), 0.0)
-            low[p][q] = (a[p][q] - dot) / low[q][q]
     y = [None] * n
-    for p in range(n):
-        y[p] = (-g[p] - sum((low[p][k] * y[k] for k in range(p)), 0.0)) / low[p][p]
     delta = np.empty((len(j), n))
-    for p in reversed(range(n)):
-        rest = sum((low[k][p] * delta[:, k] for k in range(p + 1, n)), 0.0)
-        delta[:, p] = (y[p] - rest) / low[p][p]
+    with np.errstate(all="ignore"):
+        for q in range(n):
+            pivot = a[q][q] - sum((low[q][k] ** 2 for k in range(q)), 0.0)
+            low[q][q] = np.sqrt(pivot)
+            for p in range(q + 1, n):
+                dot = sum((low[p][k] * low[q][k] for k in range(q)), 0.0)
+                low[p][q] = (a[p][q] - dot) / low[q][q]
+        for p in range(n):
+            y[p] = (-g[p] - sum((low[p][k] * y[k] for k in range(p)), 0.0)) / low[p][p]
+        for p in reversed(range(n)):
+            rest = sum((low[k][p] * delta[:, k] for k in range(p + 1, n)), 0.0)
+            delta[:, p] = (y[p] - rest) / low[p][p]
     failed = ~np.isfinite(delta).all(axis=1)
     if failed.any():
         rows = np.flatnonzero(failed)

@@ -98,8 +98,8 @@ class Descent:
         polish_early: Polishing follows the descent, so a start still walking
             after :data:`EARLY_WINDOW` iterations, and after twice, four
             times ... as many, is polished where it is; if that reaches a root
-            it has converged. Without
-            it, the descent alone brings every start to the tolerance.
+            it has converged. Without it, the descent alone brings every start
+            to the tolerance.
     """
 
     method: Method

@@ -193,3 +193,21 @@ def test_early_polishing_cuts_the_descent_short_and_finds_the_same_roots():
                 (1.9318516525781366, 0.5176380902050415)]
     for result in (quick, walked):
         assert same_points([r.x for r in result.roots], expected, tol=1e-12)
+
+
+@pytest.mark.parametrize("n, m", [(1, 1), (2, 2), (3, 5), (4, 4)])
+def test_damped_steps_of_many_small_systems_match_one_solve_per_point(n, m):
+    from gdsolve.refine import _lapack_lm_step, _small_lm_step
+
+    rng = np.random.default_rng(n)
+    j = rng.standard_normal((200, m, n))
+    j[7] = 0.0  # no curvature and no damping: not positive definite
+    j[8, :, 0] = j[8, :, -1]  # singular JᵀJ, made definite by the damping
+    f = rng.standard_normal((200, m))
+    damping = rng.uniform(1e-6, 1e-2, 200)
+    scale = rng.uniform(0.5, 2.0, (200, n))
+    scale[7] = 0.0
+    quick = _small_lm_step(j, f, damping, scale)
+    each = _lapack_lm_step(j, f, damping, scale)
+    assert np.isfinite(quick[8]).all()
+    assert np.allclose(quick, each, rtol=1e-8, atol=1e-12, equal_nan=True)
