@@ -55,6 +55,12 @@ MERGE_RTOL = 1e-6
 #: A Gauss-Newton step longer than this (relative to the point) means the point
 #: is not at a root even if its residual is small.
 STEP_RTOL = 1e-4
+#: The rounding error of an equation's value, relative to the size of its
+#: terms (eight units in the last place).
+ROUNDING = 8 * np.finfo(float).eps
+#: Most Gauss-Newton steps taken from a root candidate to confirm it (a
+#: double root halves its residuals per step: from 1e-10 to rounding in 20).
+CONFIRM_STEPS = 60
 #: A point is stationary when moving each unknown by its own size (or a
 #: hundredth of the box width) would change the objective by less than this
 #: fraction, to first order.
@@ -459,7 +465,7 @@ def classify(
         return _constant(system, f)
     if is_sparse(system):
         solver = _Solver(system)
-        step = np.abs(_gauss_newton(system, solver, jv, f))
+        move = _gauss_newton(system, solver, jv, f)
 
         def weak(i: int) -> np.ndarray:
             if not np.isfinite(jv[i]).all():
@@ -467,13 +473,15 @@ def classify(
             return weak_directions(solver.gram, jv[i], WEAK_RELATIVE)
 
     else:
-        step, weak = _svd_step(system.dense(jv), f)
+        move, weak = _svd_step(system.dense(jv), f)
+    step = np.abs(move)
     gn = step.max(axis=1, initial=0.0)
 
     row_scale = _row_sums(system, np.abs(jv) * np.abs(x)[:, system.cols])
     residual = np.abs(f).max(axis=1, initial=0.0)
     is_root = (np.abs(f) <= tol * np.maximum(1.0, row_scale)).all(axis=1)
     is_root &= (step <= STEP_RTOL * (np.abs(x) + 0.01 * width)).all(axis=1)
+    is_root &= _newton_confirms(system, x, move, f, row_scale, is_root)
     fnorm = np.linalg.norm(f, axis=1)
     slope = np.abs(2 * system.jt_times(jv, f))
     reach = np.abs(x) + 0.01 * width
@@ -494,6 +502,52 @@ def classify(
     return verdicts
 
 
+def _newton_confirms(system, x, move, f, scale, candidates) -> np.ndarray:
+    """Tell, for the ``candidates``, whether Gauss-Newton steps from them,
+    the first being ``move``, take the residuals down to the rounding of the
+    equations' terms (``scale`` per equation), each step halving them.
+
+    From near a root they do: each step shrinks the residuals by a factor
+    ``e`` or more, even at a root of high multiplicity. Near a valley floor
+    whose height is within the tolerance (``x² + y² + 1e-14``) the residuals
+    cannot shrink below that height, and at last a step overshoots. A step
+    that leaves the domain of the equations proves nothing either way, and a
+    point still halving its residuals after :data:`CONFIRM_STEPS` passes.
+    """
+    ok = np.ones(len(x), dtype=bool)
+    rows = np.flatnonzero(candidates & np.isfinite(move).all(axis=1))
+    slack = ROUNDING * np.maximum(1.0, scale[rows]).max(axis=1)
+    before = np.abs(f[rows]).max(axis=1)
+    keep = before > slack  # at rounding already: nothing to confirm
+    rows, slack, before = rows[keep], slack[keep], before[keep]
+    point, step = x[rows], move[rows]
+    with np.errstate(all="ignore"):
+        for _ in range(CONFIRM_STEPS):
+            if not rows.size:
+                break
+            point = point + step
+            now, jv = system.evaluate(point)
+            size = np.abs(now).max(axis=1)
+            ok[rows] = (size <= 0.5 * before + slack) | ~np.isfinite(size)
+            going = ok[rows] & (size > slack)  # halving, not yet down to rounding
+            rows, point, slack = rows[going], point[going], slack[going]
+            before = size[going]
+            step = _gauss_newton_move(system, jv[going], now[going])
+    return ok
+
+
+def _gauss_newton_move(system: System, jv: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Return the Gauss-Newton step to take from each point (NaN where the
+    system is not finite)."""
+    move = np.full((len(f), system.n_unknowns), np.nan)
+    rows = np.flatnonzero(np.isfinite(jv).all(axis=1) & np.isfinite(f).all(axis=1))
+    if rows.size and is_sparse(system):
+        move[rows] = _gauss_newton(system, _Solver(system), jv[rows], f[rows])
+    elif rows.size:
+        move[rows] = _svd_step(system.dense(jv[rows]), f[rows])[0]
+    return move
+
+
 def _constant(system: System, f: np.ndarray) -> list[Verdict]:
     """Classify points of a system whose equations hold no unknown (``x = x``,
     ``0*x = 1``): every point solves it, in all its unknowns, or none does."""
@@ -510,15 +564,15 @@ def _constant(system: System, f: np.ndarray) -> list[Verdict]:
 
 
 def _svd_step(j: np.ndarray, f: np.ndarray):
-    """Return the minimum-norm Gauss-Newton step's length per unknown from a
-    dense Jacobian, and the function giving each point's weak directions."""
+    """Return the minimum-norm Gauss-Newton step from a dense Jacobian, and
+    the function giving each point's weak directions."""
     u, s, vt = np.linalg.svd(j, full_matrices=True)
     k = s.shape[1]
     s_max = s[:, :1] if k else np.zeros((len(f), 1))
     keep = s > 1e-12 * s_max
     inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
     coeff = np.einsum("smk,sm->sk", u[:, :, :k], f) * inv
-    step = np.abs(np.einsum("skn,sk->sn", vt[:, :k, :], coeff))
+    step = -np.einsum("skn,sk->sn", vt[:, :k, :], coeff)
 
     def weak(i: int) -> np.ndarray:
         sv = np.zeros(j.shape[2])
@@ -599,10 +653,15 @@ def _find_dimensions(system, x, weak, verdicts, lower, upper) -> None:
     back = polish(system, np.array(tests), lower, upper)
     _, jv = system.evaluate(back.x)
     flat = ~np.abs(jv).any(axis=1) if jv.shape[1] else np.ones(len(back.x), bool)
-    for (i, h), point, f, constant in zip(owners, back.x, back.f, flat):
-        moved = np.linalg.norm(point - x[i])  # the test stepped h along a unit vector
+    for (i, h), test, point, f, constant in zip(owners, tests, back.x, back.f, flat):
+        # The test stepped h along a unit vector. On a curve of solutions
+        # polishing brings it back to the curve right beside it; to another
+        # root nearby (the other root of (x-1)(x-1.001)) it has to travel.
+        moved = np.linalg.norm(point - x[i])
+        beside = np.linalg.norm(point - test) <= 0.1 * h
         level = 1e3 * max(verdicts[i].residual, 1e-12)
         stays_root = np.isfinite(f).all() and np.abs(f).max() <= level
+        stays_root &= bool(beside)
         if stays_root and moved >= 0.3 * h and constant:
             # The equations are numerically constant here (every term has
             # faded to rounding, as tanh(x) - 1 for large x): not a root.

@@ -408,3 +408,24 @@ def test_no_root_in_the_box_suggests_a_wider_one():
     assert any("between -10 and 10" in w and "--box" in w for w in result.warnings)
     wide = solve(["x^3 = 1e30"], seed=1, box=(0.0, 1e11))
     assert [r.x[0] for r in wide.roots] == [pytest.approx(1e10, rel=1e-12)]
+
+
+@pytest.mark.parametrize(
+    "equations",
+    [["x^2 + y^2 + 1e-14 = 0"], ["x^2 + y^2 + z^2 + 1e-14 = 0"], ["x^2 + 1e-12 = 0"]],
+)
+def test_a_valley_floor_lower_than_the_tolerance_is_not_a_root(equations):
+    # The residual at the bottom, 1e-14, is within the tolerance; but Newton
+    # steps from there cannot shrink it, as they would near a root.
+    result = solve(equations, seed=1)
+    assert result.status == "no-root-found"
+    assert result.roots == []
+
+
+@pytest.mark.parametrize("extra", [[], ["y = x"]])
+def test_two_roots_a_thousandth_apart_are_two_isolated_roots(extra):
+    result = solve(["(x-1)(x-1.001) = 0", *extra], seed=1)
+    assert result.status == "solved"
+    assert result.dimension == 0
+    assert [r.x[0] for r in result.roots] == [pytest.approx(1.0, abs=1e-12),
+                                             pytest.approx(1.001, abs=1e-12)]
