@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,7 @@ from conftest import same_points
 
 R1, R2 = 1.9318516525781366, 0.5176380902050415
 RUN = [sys.executable, "-c", "from gdsolve.cli import main; main()"]
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def test_solve_prints_the_four_roots_in_a_table(cli):
@@ -354,6 +357,19 @@ def test_unwritable_output_is_an_error_not_a_traceback(args):
                           text=True, timeout=60)
     assert done.returncode == 2
     assert "cannot write the output" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["solve", "x^2 = 4", "--seed", "1"], ["solve", "x^2 = 4", "-f", "json"],
+     ["batch", str(EXAMPLES / "batch_demo.txt"), "-f", "jsonl"], ["methods"]],
+)
+def test_a_closed_standard_output_is_an_error_not_silence(args):
+    done = subprocess.run(RUN + args, stderr=subprocess.PIPE, text=True, timeout=120,
+                          preexec_fn=lambda: os.close(1))
+    assert done.returncode == 2
+    assert "cannot write the output: standard output is closed" in done.stderr
     assert "Traceback" not in done.stderr
 
 

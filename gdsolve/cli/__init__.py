@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import gc
+import io
 import os
 import re
 import signal
@@ -63,6 +65,8 @@ def main() -> None:
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
     signal.signal(signal.SIGTERM, _terminate)
+    if sys.stdout is None:  # started with its standard output closed
+        sys.stdout = _ClosedOutput()
     gc.disable()
     try:
         app(args=protect_equations(sys.argv[1:]), prog_name="gdsolve")
@@ -70,6 +74,18 @@ def main() -> None:
         _unwritable(error)
     finally:
         modules_loaded()
+
+
+class _ClosedOutput(io.TextIOBase):
+    """Standard output when the process was started without one: writing to
+    it fails the way writing to a closed file does, so a command that has
+    something to print says it cannot, instead of losing it quietly."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
 
 
 def _unwritable(error: OSError) -> None:
