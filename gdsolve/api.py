@@ -601,9 +601,9 @@ def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveRes
         )
     if settings.all_roots:
         result.search = _completeness(search, roots, floors)
-    elif status == "solved" and starts["used"] >= 10 * len(roots):
-        # among many starts, a root that only one of them found hints at
-        # others with basins too small for any start to have landed in
+    elif status == "solved" and starts["used"] > len(roots):
+        # a root that only one of the starts found hints at others with
+        # basins too small for any start to have landed in
         lonely = sum(1 for r in roots if r.starts == 1)
         if lonely:
             result.warnings.append(

@@ -429,3 +429,10 @@ def test_two_roots_a_thousandth_apart_are_two_isolated_roots(extra):
     assert result.dimension == 0
     assert [r.x[0] for r in result.roots] == [pytest.approx(1.0, abs=1e-12),
                                              pytest.approx(1.001, abs=1e-12)]
+
+
+def test_a_lonely_root_is_noted_even_when_the_starts_are_few_for_the_roots():
+    # 64 starts for 10 roots: x = 10 is missed and x = 8 is reached only once
+    result = solve(["(x-1)(x-2)(x-3)(x-4)(x-5)(x-6)(x-7)(x-8)(x-9)(x-10)=0"], seed=3)
+    assert [round(r.x[0]) for r in result.roots] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert "1 of 9 roots were reached by a single start" in " ".join(result.warnings)
