@@ -676,6 +676,22 @@ def _find_dimensions(system, x, weak, verdicts, lower, upper) -> None:
 _BETWEEN = (0.29, 0.5, 0.73)
 #: Most distinct points compared pairwise when merging connected ones.
 MERGE_PAIRS_LIMIT = 400
+#: Most pairs of valley floors looked at for a curved floor joining them.
+CURVED_PAIRS_LIMIT = 2000
+
+
+def _floor_between(system, a, b, height, level) -> np.ndarray:
+    """Tell, for each pair of valley floors of one height, whether the floor
+    curves from one to the other: the point halfway, polished, falls back
+    to the same height close beside where it was (not all the way down to
+    one of the two, as between two separate floors)."""
+    halfway = (a + b) / 2
+    free = np.full(system.n_unknowns, np.inf)
+    back = polish(system, halfway, -free, free)
+    fallen = np.einsum("ij,ij->i", back.f, back.f)
+    moved = np.linalg.norm(back.x - halfway, axis=1)
+    beside = moved <= 0.4 * np.linalg.norm(a - b, axis=1)
+    return (np.abs(fallen - height) <= level) & beside
 
 
 def merge_connected(
@@ -687,7 +703,8 @@ def merge_connected(
     and a least-squares minimum may be a whole line of points: grouping by
     distance then lists one "solution" per start. Two isolated roots with
     roots at several places between them, or two valley floors of the same
-    height with equally low ground between them, are taken to be one.
+    height with equally low ground between them (along a straight line, or
+    a curve: see :func:`_floor_between`), are taken to be one.
     Distinct roots or minima have higher ground between them. "Roots between"
     means within the tolerance and also no higher than ten times the two
     roots' own residuals (or rounding of the equations' terms): equations whose
@@ -716,6 +733,7 @@ def merge_connected(
     roots = (kind[i] == "root") & (kind[j] == "root") & isolated[i] & isolated[j]
     floors = (kind[i] != "root") & (kind[j] != "root")
     floors &= np.abs(height[i] - height[j]) <= level
+    straight = floors.copy()  # the floor runs straight from one to the other
     for t in _BETWEEN:  # several places, so equally spaced roots stay apart
         between = points[i] + t * (points[j] - points[i])
         f, jv = system.evaluate(between)
@@ -723,8 +741,12 @@ def merge_connected(
         low = np.abs(f) <= tol * np.maximum(1.0, scale)
         low &= np.abs(f) <= np.maximum(own, 1e-13 * scale)
         roots &= low.all(axis=1)
-        floors &= np.abs(np.einsum("ij,ij->i", f, f) - height[i]) <= level
-    joined = roots | floors
+        straight &= np.abs(np.einsum("ij,ij->i", f, f) - height[i]) <= level
+    joined = roots | straight
+    curved = floors & ~straight
+    if 0 < np.count_nonzero(curved) <= CURVED_PAIRS_LIMIT:
+        joined[curved] = _floor_between(system, points[i[curved]], points[j[curved]],
+                                        height[i[curved]], level[curved])
 
     parent = list(range(count))
 

@@ -215,13 +215,18 @@ def print_search(result: SolveResult, err: Console) -> None:
     s = result.search
     if not s:
         return
+    if result.roots:
+        estimate = (
+            f"{s['roots_reached_once']} roots were reached by one start and "
+            f"{s['roots_reached_twice']} by two, so about "
+            f"{s['estimated_unseen_roots']:.2g} roots may be unseen (chance the "
+            f"next start finds a new one: {s['chance_next_start_finds_new_root']:.2g})"
+        )
+    else:
+        estimate = "no start reached a root, so nothing tells how many may be unseen"
     err.print(
         f"search: {s['rounds']} rounds, {s['starts_used']} starts, the last "
-        f"{s['rounds_without_new_root']} rounds found no new root; "
-        f"{s['roots_reached_once']} roots were reached by one start and "
-        f"{s['roots_reached_twice']} by two, so about "
-        f"{s['estimated_unseen_roots']:.2g} roots may be unseen (chance the next "
-        f"start finds a new one: {s['chance_next_start_finds_new_root']:.2g})"
+        f"{s['rounds_without_new_root']} rounds found no new root; {estimate}"
         + (
             f"; but {s['starts_at_no_solution']} starts settled nowhere, so "
             "these figures understate what may be missing"

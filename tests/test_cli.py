@@ -251,6 +251,14 @@ def test_all_prints_how_complete_the_search_is(cli):
     assert "rounds" in result.stderr and "no new root" in result.stderr
 
 
+def test_an_all_search_without_roots_makes_no_estimate(cli):
+    result = cli("solve", "x^2 + 1 = 0", "--all", "--starts", "8", "--seed", "1")
+    assert result.exit_code == 1
+    assert "no start reached a root, so nothing tells how many may be unseen" in (
+        result.stderr)
+    assert "nan" not in result.stderr
+
+
 def test_quiet_prints_nothing_on_stderr(cli):
     result = cli("solve", "x^2 = 2", "-q", "--seed", "1")
     assert result.exit_code == 0 and result.stderr == ""

@@ -436,3 +436,23 @@ def test_a_lonely_root_is_noted_even_when_the_starts_are_few_for_the_roots():
     result = solve(["(x-1)(x-2)(x-3)(x-4)(x-5)(x-6)(x-7)(x-8)(x-9)(x-10)=0"], seed=3)
     assert [round(r.x[0]) for r in result.roots] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     assert "1 of 9 roots were reached by a single start" in " ".join(result.warnings)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_circle_of_lowest_points_is_one_valley_floor(seed):
+    # x² + y² = 1 and x² + y² = 4 disagree everywhere; the least-squares
+    # points form the circle x² + y² = 2.5, of height 2·1.5² = 4.5.
+    result = solve(["x^2+y^2=1", "x^2+y^2=4"], seed=seed)
+    assert result.status == "no-root-found"
+    [floor] = result.solutions
+    assert floor.kind == "local-minimum" and floor.starts == 64
+    assert floor.objective == pytest.approx(4.5, rel=1e-12)
+    assert floor.x[0] ** 2 + floor.x[1] ** 2 == pytest.approx(2.5, rel=1e-9)
+    assert sum("is not isolated" in w for w in result.warnings) == 1
+
+
+def test_two_separate_floors_of_one_height_stay_two():
+    # (x² - 1)² + 1 has its two lowest points at x = ±1, with higher ground between
+    result = solve(["x^2 - 1 = 0", "1 = 0"], variables=["x"], seed=1)
+    floors = sorted(s.x[0] for s in result.solutions)
+    assert floors == [pytest.approx(-1.0), pytest.approx(1.0)]
