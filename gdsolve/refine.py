@@ -676,6 +676,9 @@ def _find_dimensions(system, x, weak, verdicts, lower, upper) -> None:
 _BETWEEN = (0.29, 0.5, 0.73)
 #: Most distinct points compared pairwise when merging connected ones.
 MERGE_PAIRS_LIMIT = 400
+#: Valley floor points merged into one are a flat floor when they lie farther
+#: apart than this, relative to their size.
+FLAT_SPREAD = 1e-5
 #: Most pairs of valley floors looked at for a curved floor joining them.
 CURVED_PAIRS_LIMIT = 2000
 
@@ -765,6 +768,10 @@ def merge_connected(
     for members in merged.values():
         best = min(members, key=lambda m: (items[m][2].residual, -items[m][0]))
         verdict = items[best][2]
-        verdict.flat = verdict.flat or (verdict.kind != "root" and len(members) > 1)
+        # copies of one isolated floor, located only to the square root of
+        # the rounding, differ in their last digits; a flat floor spreads
+        spread = np.abs(points[members] - points[best]).max()
+        wide = spread > FLAT_SPREAD * (1.0 + np.abs(points[best]).max())
+        verdict.flat = verdict.flat or (verdict.kind != "root" and bool(wide))
         out.append((sum(items[m][0] for m in members), items[best][1], verdict))
     return out

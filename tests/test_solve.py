@@ -456,3 +456,11 @@ def test_two_separate_floors_of_one_height_stay_two():
     result = solve(["x^2 - 1 = 0", "1 = 0"], variables=["x"], seed=1)
     floors = sorted(s.x[0] for s in result.solutions)
     assert floors == [pytest.approx(-1.0), pytest.approx(1.0)]
+
+
+def test_an_isolated_floor_reached_twice_is_not_called_flat():
+    # The floor at (0, -0.8846) has the Hessian diag(0.67, 7.39): isolated.
+    result = solve(["x^2+y^2=1", "x^2-y=0.5"], seed=1)
+    floor = next(s for s in result.solutions if s.kind == "local-minimum")
+    assert floor.x == pytest.approx([0.0, -0.8846461755792312], abs=1e-7)
+    assert not any("is not isolated" in w for w in result.warnings)
