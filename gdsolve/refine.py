@@ -481,7 +481,9 @@ def classify(
     residual = np.abs(f).max(axis=1, initial=0.0)
     is_root = (np.abs(f) <= tol * np.maximum(1.0, row_scale)).all(axis=1)
     is_root &= (step <= STEP_RTOL * (np.abs(x) + 0.01 * width)).all(axis=1)
-    is_root &= _newton_confirms(system, x, move, f, row_scale, is_root)
+    confirmed, travel = _newton_confirms(system, x, move, f, row_scale, is_root)
+    is_root &= confirmed
+    gn = np.where(is_root, np.maximum(gn, travel), gn)
     fnorm = np.linalg.norm(f, axis=1)
     slope = np.abs(2 * system.jt_times(jv, f))
     reach = np.abs(x) + 0.01 * width
@@ -502,10 +504,11 @@ def classify(
     return verdicts
 
 
-def _newton_confirms(system, x, move, f, scale, candidates) -> np.ndarray:
+def _newton_confirms(system, x, move, f, scale, candidates):
     """Tell, for the ``candidates``, whether Gauss-Newton steps from them,
     the first being ``move``, take the residuals down to the rounding of the
-    equations' terms (``scale`` per equation), each step halving them.
+    equations' terms (``scale`` per equation), each step halving them; and
+    how far those steps went.
 
     From near a root they do: each step shrinks the residuals by a factor
     ``e`` or more, even at a root of high multiplicity. Near a valley floor
@@ -513,8 +516,17 @@ def _newton_confirms(system, x, move, f, scale, candidates) -> np.ndarray:
     cannot shrink below that height, and at last a step overshoots. A step
     that leaves the domain of the equations proves nothing either way, and a
     point still halving its residuals after :data:`CONFIRM_STEPS` passes.
+
+    At a root of multiplicity ``k`` each step covers only ``1/k`` of the way
+    left, so the distance all the steps went, not the first one, tells how
+    far the point is from the root.
+
+    Returns:
+        Whether each point is confirmed, and the largest change of an unknown
+        over the steps (0 where none was taken).
     """
     ok = np.ones(len(x), dtype=bool)
+    reached = x.copy()
     rows = np.flatnonzero(candidates & np.isfinite(move).all(axis=1))
     slack = ROUNDING * np.maximum(1.0, scale[rows]).max(axis=1)
     before = np.abs(f[rows]).max(axis=1)
@@ -530,10 +542,13 @@ def _newton_confirms(system, x, move, f, scale, candidates) -> np.ndarray:
             size = np.abs(now).max(axis=1)
             ok[rows] = (size <= 0.5 * before + slack) | ~np.isfinite(size)
             going = ok[rows] & (size > slack)  # halving, not yet down to rounding
+            landed = ok[rows] & np.isfinite(size)
+            reached[rows[landed]] = point[landed]
             rows, point, slack = rows[going], point[going], slack[going]
             before = size[going]
             step = _gauss_newton_move(system, jv[going], now[going])
-    return ok
+    travel = np.abs(reached - x).max(axis=1, initial=0.0)
+    return ok, np.nan_to_num(travel)
 
 
 def _gauss_newton_move(system: System, jv: np.ndarray, f: np.ndarray) -> np.ndarray:

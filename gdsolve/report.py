@@ -37,7 +37,9 @@ def supported_digits(value: float, error: float, most: int = 12) -> int:
     """
     if not (math.isfinite(error) and error > 0 and math.isfinite(value) and value):
         return most
-    return max(1, min(most, math.ceil(math.log10(abs(value) / error))))
+    # the last digit shown stands for a unit no smaller than the error
+    leading = math.floor(math.log10(abs(value)))
+    return max(1, min(most, math.floor(leading + 1 - math.log10(error))))
 
 
 def solution_table(result: SolveResult) -> Table:

@@ -370,7 +370,8 @@ def test_a_valley_floor_reports_its_distance_to_the_true_minimum():
 @pytest.mark.parametrize(
     "value, error, digits",
     [(0.3129084094792, 4.4e-10, 9), (1.9318516525781366, 9e-17, 12),
-     (2e-7, 5e-8, 1), (0.0, 1e-3, 12), (5.0, math.inf, 12)],
+     (2e-7, 5e-8, 1), (0.0, 1e-3, 12), (5.0, math.inf, 12),
+     (0.499950622278927, 3.96e-5, 4), (1.4142107606093608, 2.79e-6, 6)],
 )
 def test_tables_show_the_digits_the_error_supports(value, error, digits):
     from gdsolve.report import supported_digits
@@ -464,3 +465,12 @@ def test_an_isolated_floor_reached_twice_is_not_called_flat():
     floor = next(s for s in result.solutions if s.kind == "local-minimum")
     assert floor.x == pytest.approx([0.0, -0.8846461755792312], abs=1e-7)
     assert not any("is not isolated" in w for w in result.warnings)
+
+
+def test_the_error_of_a_triple_root_counts_every_newton_step_to_it():
+    # Each Gauss-Newton step covers a third of the way left to a triple root,
+    # so the first step alone would claim three times the true accuracy.
+    result = solve(["(x-0.5)^3 = 0", "y = x"], seed=1)
+    (root,) = result.roots
+    distance = abs(root.x[0] - 0.5)
+    assert 0.5 * distance <= root.error <= 2 * distance
