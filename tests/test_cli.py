@@ -381,6 +381,22 @@ def test_a_closed_standard_output_is_an_error_not_silence(args):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["--starts", "abc", "-f", "json"], ["--format=jsonl", "-m", "foo"],
+     ["-fjson", "--bogus"]],
+)
+def test_a_refused_command_line_still_gives_a_json_error_object(args):
+    done = subprocess.run(RUN + ["solve", "x = 1", *args], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert json.loads(done.stdout) == {
+        "status": "error",
+        "error": "the command line is not valid: see the message on standard error",
+    }
+    assert done.stderr.strip()
+
+
 def test_sigterm_stops_a_solve_like_ctrl_c():
     process = subprocess.Popen(
         RUN + ["solve", "x^2 + y^2 = 4", "x*y = 1", "--method", "adam", "--lr",

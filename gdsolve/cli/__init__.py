@@ -15,7 +15,7 @@ import sys
 _collecting = gc.isenabled()
 gc.disable()
 try:
-    from gdsolve.cli.app import app, modules_loaded
+    from gdsolve.cli.app import BODY_STARTED, app, modules_loaded
     from gdsolve.cli import solve as _solve  # noqa: F401  (registers commands)
     from gdsolve.cli import batch as _batch  # noqa: F401  (registers commands)
     from gdsolve.cli import plot as _plot  # noqa: F401  (registers commands)
@@ -68,12 +68,38 @@ def main() -> None:
     if sys.stdout is None:  # started with its standard output closed
         sys.stdout = _ClosedOutput()
     gc.disable()
+    args = protect_equations(sys.argv[1:])
     try:
-        app(args=protect_equations(sys.argv[1:]), prog_name="gdsolve")
+        app(args=args, prog_name="gdsolve")
     except OSError as error:  # help, version or an error message not written
         _unwritable(error)
+    except SystemExit as done:
+        if done.code == 2 and _wants_json(args) and not BODY_STARTED:
+            _usage_error_as_json()
+        raise
     finally:
         modules_loaded()
+
+
+_JSON_FORMAT = re.compile(r"^(--format=?|-f)(jsonl?)$")
+
+
+def _wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for JSON output (``-f json``, ``--format=jsonl``)."""
+    joined = [a + b for a, b in zip(args, args[1:] + [""]) if a in ("-f", "--format")]
+    return any(_JSON_FORMAT.match(a) for a in args + joined)
+
+
+def _usage_error_as_json() -> None:
+    """Write the JSON error object for a command line the parser refused
+    (its message is on stderr already)."""
+    from gdsolve.report import dumps
+
+    error = "the command line is not valid: see the message on standard error"
+    try:
+        print(dumps({"status": "error", "error": error}), flush=True)
+    except OSError:
+        pass
 
 
 class _ClosedOutput(io.TextIOBase):

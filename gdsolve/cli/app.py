@@ -80,8 +80,14 @@ def fail(error: BaseException, json_output: bool = False) -> NoReturn:
     raise typer.Exit(ExitCode.BAD_INPUT)
 
 
+#: Set once a command's body has started (see :func:`guarded`): from then on
+#: the command reports its own errors; before, the parser refused the line.
+BODY_STARTED: list[bool] = []
+
+
 def guarded(run: Callable[[], Any], json_output: bool = False) -> Any:
     """Run a command body; errors become messages, Ctrl-C exits 130."""
+    BODY_STARTED.append(True)
     try:
         return run()
     except GdsolveError as error:
