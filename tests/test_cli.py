@@ -259,6 +259,20 @@ def test_an_all_search_without_roots_makes_no_estimate(cli):
     assert "nan" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--param", "a=1", "--param", "a=2"], "--param gives a twice"),
+     (["--param", "a=1,a=1"], "--param gives a twice"),
+     (["--box", "x=0:1", "--box", "x=2:3"], "--box gives x twice"),
+     (["--bounds", "x=0:", "--bounds", "x=:1"], "--bounds gives x twice"),
+     (["--start", "x=1,x=2"], "--start gives x twice")],
+)
+def test_an_option_that_names_one_unknown_twice_is_refused(cli, args, message):
+    result = cli("solve", "x = a", *args)
+    assert result.exit_code == 2
+    assert f"gdsolve: error: {message}" in result.stderr
+
+
 def test_quiet_prints_nothing_on_stderr(cli):
     result = cli("solve", "x^2 = 2", "-q", "--seed", "1")
     assert result.exit_code == 0 and result.stderr == ""

@@ -275,6 +275,8 @@ def assignments(items: list[str] | None, option: str) -> dict[str, str]:
             name, sep, value = part.partition("=")
             if not sep or not name.strip():
                 raise OptionError(f"{option}: expected NAME=VALUE, got {part!r}")
+            if name.strip() in out:
+                raise OptionError(f"{option} gives {name.strip()} twice")
             out[name.strip()] = value.strip()
     return out
 
@@ -303,6 +305,8 @@ def search_settings(
     for item in box or []:
         if "=" in item:
             name, _, value = item.partition("=")
+            if name.strip() in boxes:
+                raise OptionError(f"--box gives {name.strip()} twice")
             boxes[name.strip()] = interval(value, "--box")
         else:
             settings["box"] = interval(item, "--box")
