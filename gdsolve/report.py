@@ -84,12 +84,21 @@ def summary_line(result: SolveResult) -> str:
 
 def print_table(result: SolveResult, out: Console, err: Console, quiet: bool) -> None:
     """Print the solutions table on ``out`` and the summary and notes on ``err``."""
-    out.print(solution_table(result))
+    table = solution_table(result)
+    out.print(table)
     if quiet:
         return
     err.print(summary_line(result), style="dim", highlight=False)
     for note in result.warnings:
         err.print(f"note: {note}", style="yellow", highlight=False)
+    unwrapped = out.measure(table, options=out.options.update_width(1_000_000))
+    if unwrapped.maximum > out.width:
+        err.print(
+            f"note: the table is wider than the {out.width} columns it was given, "
+            "so values were wrapped; -f csv or -f json shows each in full",
+            style="yellow",
+            highlight=False,
+        )
 
 
 def dumps(data: Any) -> str:

@@ -463,3 +463,17 @@ def test_a_hard_memory_limit_below_the_set_up_cap_is_respected():
     assert done.returncode == 0, done.stderr
     roots = [line.split(",")[-1] for line in done.stdout.splitlines()[1:]]
     assert roots == ["-2.0", "2.0"]
+
+
+def test_a_table_wider_than_the_terminal_says_how_to_see_every_value():
+    equations = [f"x{k} = {k}.123456789" for k in range(1, 13)]
+    done = subprocess.run(RUN + ["solve", *equations, "--seed", "1"],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "80"})
+    assert done.returncode == 0
+    assert ("note: the table is wider than the 80 columns it was given, so values "
+            "were wrapped; -f csv or -f json shows each in full") in done.stderr
+    narrow = subprocess.run(RUN + ["solve", "x^2 = 4", "--seed", "1"],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "COLUMNS": "80"})
+    assert "wider than" not in narrow.stderr
