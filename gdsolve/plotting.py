@@ -101,7 +101,8 @@ def picture_format(path: str | Path) -> str:
     """Return the picture format a file name asks for.
 
     Raises:
-        PlotError: The suffix is neither ``.png`` nor ``.svg``.
+        PlotError: The suffix is neither ``.png`` nor ``.svg``, or the
+            folder the file would go in does not exist.
     """
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
@@ -109,6 +110,11 @@ def picture_format(path: str | Path) -> str:
         raise PlotError(
             f"cannot draw {str(path)!r}: the file name must end in .png or .svg "
             f"(got {shown})"
+        )
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise PlotError(
+            f"cannot draw {str(path)!r}: there is no folder {str(folder)!r}"
         )
     return FORMATS[suffix]
 

@@ -128,12 +128,15 @@ def test_an_unknown_picture_suffix_exits_2(cli, tmp_path: Path, name: str) -> No
     assert not target.exists()
 
 
-def test_a_missing_folder_exits_2(cli, tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+@pytest.mark.parametrize(
+    "command", [["plot", *CIRCLE, "-o"], ["compare", *CIRCLE, "--plot"]]
+)
+def test_a_missing_folder_exits_2_before_any_solving(cli, tmp_path, command) -> None:
     target = tmp_path / "no-such-folder" / "picture.png"
-    run = cli("plot", *CIRCLE, "-o", str(target), "-n", "4", "--seed", "1")
+    run = cli(*command, str(target), "-n", "4", "--seed", "1")
     assert run.exit_code == 2
-    assert "cannot write" in run.stderr
+    assert f"there is no folder '{target.parent}'" in run.stderr
+    assert run.stdout == ""
 
 
 def test_the_output_file_is_required(cli) -> None:
