@@ -477,6 +477,21 @@ def _box(
     return low, high
 
 
+def _boxes_outside_bounds(search: _Search) -> list[str]:
+    """Say where a box asked for lies wholly outside its unknown's bounds
+    (the starts were then drawn next to the bounds instead)."""
+    settings, notes = search.settings, []
+    for j, name in enumerate(search.system.names):
+        lo, hi = settings.boxes.get(name, settings.box)
+        if hi <= search.lower[j] or lo >= search.upper[j]:
+            notes.append(
+                f"the box {lo:g}:{hi:g} for {name} lies outside its bounds "
+                f"{search.lower[j]:g}:{search.upper[j]:g}, so its starts were "
+                f"drawn between {search.low[j]:g} and {search.high[j]:g}"
+            )
+    return notes
+
+
 def _index(system: System, name: str, option: str) -> int:
     if name not in system.names:
         known = ", ".join(system.names)
@@ -580,6 +595,7 @@ def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveRes
         result.reason = _reason(result, floors, starts)
     result.message = _message(result)
     result.warnings = _warnings(search.own, starts, result.reason)
+    result.warnings += _boxes_outside_bounds(search)
     for floor in flat:
         result.warnings.append(
             f"the valley floor with sum of squared residuals {floor.objective:.6g} "

@@ -474,3 +474,12 @@ def test_the_error_of_a_triple_root_counts_every_newton_step_to_it():
     (root,) = result.roots
     distance = abs(root.x[0] - 0.5)
     assert 0.5 * distance <= root.error <= 2 * distance
+
+
+def test_a_box_outside_the_bounds_is_noted_with_where_starts_were_drawn():
+    result = solve(["x^2 = 0.25"], box=(5.0, 6.0), bounds={"x": (0.0, 1.0)}, seed=1)
+    assert [r.x for r in result.roots] == [pytest.approx([0.5])]
+    assert ("the box 5:6 for x lies outside its bounds 0:1, so its starts were "
+            "drawn between 0 and 1") in result.warnings
+    inside = solve(["x^2 = 0.25"], bounds={"x": (0.0, None)}, seed=1)
+    assert not any("outside its bounds" in w for w in inside.warnings)
