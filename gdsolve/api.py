@@ -770,9 +770,12 @@ def _message(result: SolveResult) -> str:
     if best is None:
         return f"no real root found: {why}"
     at = ", ".join(f"{k} = {v:.6g}" for k, v in best.values.items())
+    height = f"{best.objective:.6g}"
+    if best.objective == 0 < best.residual:  # squares below the smallest double
+        height = f"too small for float64 (largest residual {best.residual:.3g})"
     return (
         f"no real root found: {why}; the smallest sum of squared residuals is "
-        f"{best.objective:.6g} at {at}"
+        f"{height} at {at}"
     )
 
 

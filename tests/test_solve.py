@@ -483,3 +483,11 @@ def test_a_box_outside_the_bounds_is_noted_with_where_starts_were_drawn():
             "drawn between 0 and 1") in result.warnings
     inside = solve(["x^2 = 0.25"], bounds={"x": (0.0, None)}, seed=1)
     assert not any("outside its bounds" in w for w in inside.warnings)
+
+
+def test_squares_that_underflow_are_not_called_a_sum_of_zero():
+    result = solve(["1e-200*x = 1e-200"], seed=1)
+    assert result.status == "no-root-found"
+    assert "the smallest sum of squared residuals is too small for float64 " in (
+        result.message)
+    assert "is 0 at" not in result.message
