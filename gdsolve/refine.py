@@ -51,7 +51,7 @@ POLISH_STEPS = 100
 STALL_STEPS = 10
 STALL_DROP = 1e-3
 #: Relative tolerance for merging two end points into one solution.
-MERGE_RTOL = 1e-6
+MERGE_RTOL = 1e-9
 #: A Gauss-Newton step longer than this (relative to the point) means the point
 #: is not at a root even if its residual is small.
 STEP_RTOL = 1e-4
@@ -501,7 +501,31 @@ def classify(
         verdicts.append(Verdict(kind, float(residual[i]), objective, float(gn[i])))
     _find_saddles(system, x, verdicts, lower, upper)
     _find_dimensions(system, x, weak, verdicts, lower, upper)
+    slack = ROUNDING * np.maximum(1.0, row_scale).max(axis=1)
+    for i, verdict in enumerate(verdicts):
+        if verdict.kind == "root" and verdict.dimension == 0:
+            level = max(2 * verdict.residual, slack[i])
+            reach = _flat_reach(system, x[i], weak(i), level)
+            verdict.error = max(verdict.error, reach)
     return verdicts
+
+
+def _flat_reach(system, x, directions, level) -> float:
+    """How far from a root ``x`` the residuals stay within ``level`` along
+    its nearly null ``directions``: the accuracy a root with a singular
+    Jacobian can have. Near ``(x-1)^7`` every point within 0.007 of 1 has
+    residuals below 1e-15, so no digit past the third is sure."""
+    if not len(directions):
+        return 0.0
+    lengths = (1 + np.abs(x).max()) * 10.0 ** np.arange(-12.0, 0.0)
+    signed = np.concatenate([lengths, -lengths])
+    probes = x + signed[None, :, None] * directions[:, None, :]  # (dirs, 24, n)
+    f = system.residuals(probes.reshape(-1, len(x)))
+    within = (np.abs(f) <= level).all(axis=1).reshape(len(directions), 2, -1)
+    # the reach on each side is the last length before the first one outside
+    first_out = np.where(within.all(axis=2), len(lengths), (~within).argmax(axis=2))
+    reach = np.where(first_out > 0, lengths[np.maximum(first_out - 1, 0)], 0.0)
+    return float(reach.min(axis=1).max())
 
 
 def _newton_confirms(system, x, move, f, scale, candidates):

@@ -51,7 +51,7 @@ def test_json_record_has_the_documented_fields():
 
 def test_grouping_merges_by_relative_distance_not_by_rounding():
     points = np.array(
-        [[1e6, 1.0], [1e6 + 0.5, 1.0], [1e6 + 50.0, 1.0], [0.0, 1e-9], [0.0, 0.0]]
+        [[1e6, 1.0], [1e6 + 5e-4, 1.0], [1e6 + 0.5, 1.0], [0.0, 1e-9], [0.0, 0.0]]
     )
     groups = group(
         points, np.zeros_like(points), np.arange(5.0), width=np.full(2, 20.0)
@@ -491,3 +491,20 @@ def test_squares_that_underflow_are_not_called_a_sum_of_zero():
     assert "the smallest sum of squared residuals is too small for float64 " in (
         result.message)
     assert "is 0 at" not in result.message
+
+
+@pytest.mark.parametrize("gap", [1e-6, 1e-8])
+def test_exact_roots_a_millionth_apart_stay_two(gap):
+    result = solve([f"(x-1)*(x-1-{gap})=0"], seed=1)
+    assert [r.x[0] for r in result.roots] == [1.0, 1.0 + gap]
+
+
+@pytest.mark.parametrize("power, reach", [(2, 2e-8), (7, 2e-3)])
+def test_a_root_of_high_multiplicity_reports_how_far_its_residuals_stay_flat(
+    power, reach
+):
+    # Within about (1e-15)^(1/k) of 1 every residual of (x-1)^k is below
+    # rounding: no digit beyond that is sure, whatever the point found.
+    (root,) = solve([f"(x-1)^{power}=0"], seed=1).roots
+    assert root.error == pytest.approx(reach, rel=1e-4)
+    assert abs(root.x[0] - 1) <= root.error
