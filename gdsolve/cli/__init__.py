@@ -85,7 +85,8 @@ _JSON_FORMAT = re.compile(r"^(--format=?|-f)(jsonl?)$")
 
 
 def _wants_json(args: list[str]) -> bool:
-    """Whether the command line asks for JSON output (``-f json``, ``--format=jsonl``)."""
+    """Whether the command line asks for JSON output (``-f json``,
+    ``--format=jsonl``...)."""
     joined = [a + b for a, b in zip(args, args[1:] + [""]) if a in ("-f", "--format")]
     return any(_JSON_FORMAT.match(a) for a in args + joined)
 
