@@ -485,9 +485,11 @@ def classify(
     is_root &= confirmed
     gn = np.where(is_root, np.maximum(gn, travel), gn)
     fnorm = np.linalg.norm(f, axis=1)
-    slope = np.abs(2 * system.jt_times(jv, f))
+    downhill = -2 * system.jt_times(jv, f)
+    slope = np.abs(downhill)
     reach = np.abs(x) + 0.01 * width
     stationary = (slope * reach).sum(axis=1) <= STATIONARY_REL * fnorm**2 + 1e-300
+    stationary |= _no_way_down(system, x, downhill, reach, fnorm**2, ~is_root)
 
     verdicts = []
     for i in range(len(x)):
@@ -526,6 +528,27 @@ def _flat_reach(system, x, directions, level) -> float:
     first_out = np.where(within.all(axis=2), len(lengths), (~within).argmax(axis=2))
     reach = np.where(first_out > 0, lengths[np.maximum(first_out - 1, 0)], 0.0)
     return float(reach.min(axis=1).max())
+
+
+def _no_way_down(system, x, downhill, reach, objective, candidates) -> np.ndarray:
+    """Tell, for the ``candidates``, whether no step along the gradient,
+    from ``reach`` down to a trillionth of it, lowers the objective by
+    :data:`STATIONARY_REL` of itself: the bottom of a valley whose gradient
+    is small but not small against the width of the box (``x² + 1e-8`` at
+    x = 1e-14)."""
+    out = np.zeros(len(x), dtype=bool)
+    rows = np.flatnonzero(candidates & np.isfinite(objective) & (objective > 0))
+    if not rows.size:
+        return out
+    size = np.linalg.norm(downhill[rows], axis=1)
+    unit = downhill[rows] / np.where(size > 0, size, 1.0)[:, None]
+    lengths = np.linalg.norm(reach[rows], axis=1)[:, None] * 10.0 ** -np.arange(13.0)
+    probes = x[rows, None, :] + lengths[:, :, None] * unit[:, None, :]
+    f = system.residuals(probes.reshape(-1, x.shape[1])).reshape(len(rows), 13, -1)
+    lowest = np.nanmin(np.where(np.isfinite(f).all(axis=2),
+                                np.einsum("pkm,pkm->pk", f, f), np.inf), axis=1)
+    out[rows] = lowest >= (1 - STATIONARY_REL) * objective[rows]
+    return out
 
 
 def _newton_confirms(system, x, move, f, scale, candidates):

@@ -509,3 +509,19 @@ def test_a_root_of_high_multiplicity_reports_how_far_its_residuals_stay_flat(
     (root,) = solve([f"(x-1)^{power}=0"], seed=1).roots
     assert root.error == pytest.approx(reach, rel=1e-4)
     assert abs(root.x[0] - 1) <= root.error
+
+
+@pytest.mark.parametrize(
+    "equations, bottom, height",
+    [(["x^2 + 1e-8 = 0"], [0.0], 1e-16),
+     (["(x-1)^2 + (y-2)^2 + 1e-14 = 0"], [1.0, 2.0], 1e-28)],
+)
+def test_a_low_valley_floor_is_reported_as_one(equations, bottom, height):
+    # The gradient there is tiny but not against the box; no step along it
+    # goes lower, so the point is the floor, not a start still moving.
+    result = solve(equations, seed=1)
+    assert result.status == "no-root-found" and result.reason == "valley-floor"
+    floor = result.solutions[0]
+    assert floor.kind == "local-minimum"
+    assert floor.x == pytest.approx(bottom, abs=1e-6)
+    assert floor.objective == pytest.approx(height, rel=1e-6)
