@@ -542,9 +542,11 @@ def _no_way_down(system, x, downhill, reach, objective, candidates) -> np.ndarra
         return out
     size = np.linalg.norm(downhill[rows], axis=1)
     unit = downhill[rows] / np.where(size > 0, size, 1.0)[:, None]
-    lengths = np.linalg.norm(reach[rows], axis=1)[:, None] * 10.0 ** -np.arange(13.0)
+    tenths = 10.0 ** -np.arange(13.0)  # reach, a tenth of it, ... a trillionth
+    lengths = np.linalg.norm(reach[rows], axis=1)[:, None] * tenths
     probes = x[rows, None, :] + lengths[:, :, None] * unit[:, None, :]
-    f = system.residuals(probes.reshape(-1, x.shape[1])).reshape(len(rows), 13, -1)
+    f = system.residuals(probes.reshape(-1, x.shape[1]))
+    f = f.reshape(len(rows), len(tenths), -1)
     lowest = np.nanmin(np.where(np.isfinite(f).all(axis=2),
                                 np.einsum("pkm,pkm->pk", f, f), np.inf), axis=1)
     out[rows] = lowest >= (1 - STATIONARY_REL) * objective[rows]
