@@ -374,11 +374,15 @@ class _Search:
         walk = descend(
             target, self.descent(weights), x0, rng, record_paths, trace, progress
         )
-        ended = walk.x[np.isin(walk.reason, ENDED)]
+        ended = np.isin(walk.reason, ENDED)
         if self.settings.polish:
-            polished = polish(self.balanced, ended, self.lower, self.upper)
-            ended, error = polished.x, polished.error
+            # starts polished to a root on this very system are done already
+            again = ended & ~walk.polished if target is self.balanced else ended
+            polished = polish(self.balanced, walk.x[again], self.lower, self.upper)
+            walk.x[again], walk.error[again] = polished.x, polished.error
+            ended, error = walk.x[ended], walk.error[ended]
         else:
+            ended = walk.x[ended]
             error = step_estimate(self.balanced, ended)
         self.points = np.vstack([self.points, ended])
         self.error = np.vstack([self.error, error])

@@ -22,7 +22,7 @@ matrices (:mod:`gdsolve.sparse`); the others with dense Jacobians.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -79,11 +79,14 @@ class Polished:
         f: Residuals at the points, shape ``(starts, equations)``.
         error: Length of the last proposed step per unknown: an estimate of
             how far each point is from where the iteration would settle.
+        settled: Whether each point's polishing ended because it had
+            settled (or could not start), not because the steps ran out.
     """
 
     x: np.ndarray
     f: np.ndarray
     error: np.ndarray
+    settled: np.ndarray
 
 
 def chunks(system: System, count: int) -> int:
@@ -105,34 +108,39 @@ def polish(
     lower: np.ndarray,
     upper: np.ndarray,
     steps: int = POLISH_STEPS,
+    values: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Polished:
     """Refine points by Levenberg-Marquardt steps, all points at once.
 
     Points where the system cannot be evaluated are returned unchanged with
-    ``inf`` residuals. Batches are sized by :func:`chunks`.
+    ``inf`` residuals. Batches are sized by :func:`chunks`. ``values``, when
+    given, are the residuals and Jacobian entries at ``x`` already known.
     """
     size = chunks(system, len(x))
     solver = _Solver(system)
-    parts = [
-        _polish_batch(system, solver, x[i : i + size], lower, upper, steps)
-        for i in range(0, len(x), size)
-    ]
+    parts = []
+    for i in range(0, len(x), size):
+        part = slice(i, i + size)
+        known = None if values is None else (values[0][part], values[1][part])
+        parts.append(_polish_batch(system, solver, x[part], lower, upper, steps, known))
+    if len(parts) == 1:
+        return parts[0]
     if not parts:
         n, m = system.n_unknowns, system.n_equations
-        return Polished(np.empty((0, n)), np.empty((0, m)), np.empty((0, n)))
-    return Polished(
-        x=np.concatenate([p.x for p in parts]),
-        f=np.concatenate([p.f for p in parts]),
-        error=np.concatenate([p.error for p in parts]),
-    )
+        empty = np.empty((0, n))
+        return Polished(empty, np.empty((0, m)), empty, np.empty(0, dtype=bool))
+    return Polished(*(np.concatenate([getattr(p, f.name) for p in parts])
+                      for f in fields(Polished)))
 
 
 class _Solver:
-    """Solves ``(JᵀJ + λ·D) δ = −Jᵀf`` for each point, dense or sparse.
+    """The linear algebra of Levenberg-Marquardt steps, dense or sparse.
 
-    A large sparse system (see :func:`gdsolve.sparse.is_sparse`) is solved
-    from the Jacobian's nonzero entries with a sparse factorisation; any other
-    system through its dense ``(points, equations, unknowns)`` Jacobian.
+    Jacobians are held in the form the solver works with: for a large sparse
+    system (see :func:`gdsolve.sparse.is_sparse`) the nonzero entries, solved
+    with a sparse factorisation; for any other system the dense
+    ``(points, equations, unknowns)`` matrix, whose products cost a few
+    array operations however few the points.
     """
 
     def __init__(self, system: System) -> None:
@@ -141,21 +149,43 @@ class _Solver:
         if is_sparse(system):
             self.gram = gram_pattern(system.rows, system.cols, system.n_unknowns)
 
+    def jacobian(self, jac: np.ndarray) -> np.ndarray:
+        """Return the working form of the Jacobians with nonzero entries ``jac``."""
+        return jac if self.gram is not None else self.system.dense(jac)
+
+    def jt_times(self, j: np.ndarray, f: np.ndarray) -> np.ndarray:
+        """Return ``Jᵀf`` for each point."""
+        if self.gram is not None:
+            return self.system.jt_times(j, f)
+        return np.einsum("smn,sm->sn", j, f)
+
+    def times(self, j: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Return ``J·v`` for each point."""
+        if self.gram is not None:
+            return _times(self.system, j, v)
+        return np.einsum("smn,sn->sm", j, v)
+
+    def column_scale(self, j: np.ndarray) -> np.ndarray:
+        """Return ``diag(JᵀJ)`` for each point, floored away from zero."""
+        if self.gram is not None:
+            return _column_scale(self.system, j)
+        return _floored(np.einsum("smn,smn->sn", j, j))
+
     def step(
-        self, jac: np.ndarray, f: np.ndarray, damping: np.ndarray, scale: np.ndarray
+        self, j: np.ndarray, f: np.ndarray, damping: np.ndarray, scale: np.ndarray
     ) -> np.ndarray:
-        """Return the step ``δ`` for each point.
+        """Return the step ``δ`` of ``(JᵀJ + λ·D) δ = −Jᵀf`` for each point.
 
         Args:
-            jac: The Jacobian's nonzero entries per point.
+            j: The Jacobians, in working form.
             f: The residuals per point.
             damping: λ per point.
             scale: ``D``, the damping's diagonal per point.
         """
         if self.gram is not None:
-            g = self.system.jt_times(jac, f)
-            return solve_damped(self.gram, jac, g, damping, scale)
-        return _lm_step(self.system.dense(jac), f, damping, scale)
+            g = self.system.jt_times(j, f)
+            return solve_damped(self.gram, j, g, damping, scale)
+        return _lm_step(j, f, damping, scale)
 
 
 def _lm_step(
@@ -265,67 +295,74 @@ def _row_sums(system: System, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _polish_batch(system, solver, x, lower, upper, steps) -> Polished:
+def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
     """Levenberg-Marquardt with Nielsen's damping update, all points at once."""
     x = x.copy()
-    f, j = system.evaluate(x)
+    f, jac = system.evaluate(x) if values is None else (values[0].copy(), values[1].copy())
+    ok = np.isfinite(jac).all(axis=1)
+    j = solver.jacobian(jac)
     obj = np.einsum("sm,sm->s", f, f)
-    slope = _gradient_size(system, j, f)
-    ok = np.isfinite(obj) & np.isfinite(j).all(axis=1)
+    ok &= np.isfinite(obj)
     obj[~ok] = np.inf
     error = np.full(x.shape, np.inf)
     damping, growth = np.full(len(x), 1e-3), np.full(len(x), 2.0)
     scale = np.ones(x.shape)
-    scale[ok] = _column_scale(system, j[ok])
-    progress = _Progress(obj, watch=solver.gram is not None)
-    active = ok.copy()
+    scale[ok] = solver.column_scale(j[ok])
+    bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
+    progress = _Progress(obj) if solver.gram is not None else None
+    active = np.flatnonzero(ok)
+    done = ~ok
     for k in range(steps):
-        # While every point is active, whole arrays stand in for the rows.
-        every = bool(active.all())
-        rows = slice(None) if every else np.flatnonzero(active)
-        if not every and rows.size == 0:
+        if not active.size:
             break
+        # While every point is active, whole arrays stand in for the rows.
+        rows = slice(None) if active.size == len(x) else active
         xr, fr, jr, objr = x[rows], f[rows], j[rows], obj[rows]
         delta = solver.step(jr, fr, damping[rows], scale[rows])
         error[rows] = np.abs(delta)
-        trial = np.clip(xr + delta, lower, upper)
-        ft, jt = system.evaluate(trial)
+        trial = xr + delta
+        if bounded:
+            trial = np.minimum(np.maximum(trial, lower), upper)
+        ft, jact = system.evaluate(trial)
+        jt = solver.jacobian(jact)
         ot = np.einsum("sm,sm->s", ft, ft)
-        linear = fr + _times(system, jr, trial - xr)
+        linear = fr + solver.times(jr, trial - xr)
         predicted = objr - np.einsum("sm,sm->s", linear, linear)
         ratio = (objr - ot) / np.where(predicted > 0, predicted, np.inf)
+        better = ot < objr
         # Near a valley floor above zero the objective stops changing in
         # floating point before the point stops moving; there a step that
         # makes the gradient smaller is still progress.
-        st = _gradient_size(system, jt, ft)
-        lower_or_flatter = (ot < objr) | ((ot == objr) & (st < slope[rows]))
-        better = np.isfinite(ot) & np.isfinite(jt).all(axis=1) & lower_or_flatter
+        level = ot == objr
+        if level.any():
+            better |= level & (_gradient_size(solver, jt, ft) < _gradient_size(solver, jr, fr))
+        better &= np.isfinite(ot) & np.isfinite(jact).all(axis=1)
 
-        acc = np.flatnonzero(better) if every else rows[better]
-        x[acc], f[acc], obj[acc] = trial[better], ft[better], ot[better]
-        slope[acc] = st[better]
-        j[acc] = jt[better]
-        scale[acc] = np.maximum(scale[acc], _column_scale(system, j[acc]))
+        if better.all():
+            acc, took = rows, slice(None)
+        else:
+            acc, took = active[better], better
+        x[acc], f[acc], obj[acc], j[acc] = trial[took], ft[took], ot[took], jt[took]
+        scale[acc] = np.maximum(scale[acc], solver.column_scale(jt[took]))
         shrink = np.maximum(1 / 3, 1 - (2 * np.clip(ratio, 0, 1) - 1) ** 3)
-        damping[rows] = np.where(
-            better, damping[rows] * shrink, damping[rows] * growth[rows]
-        )
+        damping[rows] *= np.where(better, shrink, growth[rows])
         growth[rows] = np.where(better, 2.0, growth[rows] * 2)
 
         # Each coordinate is refined to its own relative precision, so a root
         # at 1e-12 is as accurate as one at 1.
-        length = np.abs(delta).max(axis=1)
         tiny = (np.abs(delta) <= 1e-15 * np.abs(x[rows]) + 1e-300).all(axis=1)
         settled = (obj[rows] == 0) | tiny | (damping[rows] > 1e16)
-        settled |= progress.stalled(k, rows, obj[rows], length)
-        active[np.flatnonzero(settled) if every else rows[settled]] = False
+        if progress is not None:
+            settled |= progress.stalled(k, active, obj[active], np.abs(delta).max(axis=1))
+        done[active[settled]] = True
+        active = active[~settled]
     f[~ok] = np.inf
-    return Polished(x, f, error)
+    return Polished(x, f, error, done)
 
 
-def _gradient_size(system: System, jac: np.ndarray, f: np.ndarray) -> np.ndarray:
+def _gradient_size(solver: _Solver, j: np.ndarray, f: np.ndarray) -> np.ndarray:
     """Return the largest entry of ``|Jᵀf|`` at each point."""
-    return np.abs(system.jt_times(jac, f)).max(axis=1, initial=0.0)
+    return np.abs(solver.jt_times(j, f)).max(axis=1, initial=0.0)
 
 
 class _Progress:
@@ -333,23 +370,18 @@ class _Progress:
 
     Args:
         obj: The objective of each point at the start.
-        watch: Whether to look for stalled points at all (only for large
-            sparse systems).
     """
 
-    def __init__(self, obj: np.ndarray, watch: bool) -> None:
-        self.watch = watch
+    def __init__(self, obj: np.ndarray) -> None:
         self.mark = obj.copy()  # the objective at the last look
         self.longest = np.zeros(len(obj))  # longest step since the last look
         self.before = np.full(len(obj), np.inf)  # ... and in the look before
 
     def stalled(
-        self, k: int, rows: np.ndarray | slice, obj: np.ndarray, length: np.ndarray
+        self, k: int, rows: np.ndarray, obj: np.ndarray, length: np.ndarray
     ) -> np.ndarray:
         """Record step ``k`` of the points ``rows`` (values ``obj`` and step
         lengths ``length``); say which have stalled."""
-        if not self.watch:
-            return np.zeros(len(obj), dtype=bool)
         self.longest[rows] = np.maximum(self.longest[rows], np.nan_to_num(length))
         if (k + 1) % STALL_STEPS:
             return np.zeros(len(obj), dtype=bool)
@@ -385,9 +417,9 @@ def _gauss_newton(system: System, solver: _Solver, jac, f) -> np.ndarray:
             step = newton_step(system.rows, system.cols, n, jac, f)
         left = np.flatnonzero(~np.isfinite(step).all(axis=1))
         if len(left):
-            scale = _column_scale(system, jac[left])
+            j = solver.jacobian(jac[left])
             damping = np.full(len(left), 1e-9)
-            step[left] = solver.step(jac[left], f[left], damping, scale)
+            step[left] = solver.step(j, f[left], damping, solver.column_scale(j))
         return step
 
 
@@ -404,9 +436,10 @@ def group(
     best objective first. The loop runs over groups, each step vectorised over
     points.
     """
-    error = np.minimum(
-        np.nan_to_num(error, nan=0.0, posinf=0.0), 1e-3 * (1 + np.abs(x))
-    )
+    if len(x) == 1:
+        return [np.zeros(1, dtype=int)]
+    error = np.where(np.isfinite(error), error, 0.0)
+    error = np.minimum(error, 1e-3 * (1 + np.abs(x)))
     left = np.ones(len(x), dtype=bool)
     groups = []
     while left.any():
@@ -597,7 +630,7 @@ def _newton_confirms(system, x, move, f, scale, candidates):
             before = size[going]
             step = _gauss_newton_move(system, jv[going], now[going])
     travel = np.abs(reached - x).max(axis=1, initial=0.0)
-    return ok, np.nan_to_num(travel)
+    return ok, np.where(np.isfinite(travel), travel, 0.0)
 
 
 def _gauss_newton_move(system: System, jv: np.ndarray, f: np.ndarray) -> np.ndarray:

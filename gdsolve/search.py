@@ -126,6 +126,10 @@ class Walk:
         reason: Why each start stopped, an index into :data:`REASONS`.
         iterations: Iterations each start took.
         kicks: Random kicks each start received.
+        polished: Starts that reached a root by polishing during the descent
+            and settled there, so polishing them again would not move them.
+        error: For those starts, the length of the last polishing step per
+            unknown (NaN for the others).
         best: Lowest objective over all starts after each iteration.
         paths: When recorded, the point of every start after every iteration,
             shape ``(iterations + 1, starts, unknowns)``.
@@ -138,6 +142,8 @@ class Walk:
     reason: np.ndarray
     iterations: np.ndarray
     kicks: np.ndarray
+    polished: np.ndarray
+    error: np.ndarray
     best: list[float] = field(default_factory=list)
     paths: np.ndarray | None = None
     trace: list[list[tuple[int, float, float, float]]] = field(default_factory=list)
@@ -320,6 +326,8 @@ class _Walker:
             reason=np.full(count, BUDGET),
             iterations=np.zeros(count, dtype=int),
             kicks=np.zeros(count, dtype=int),
+            polished=np.zeros(count, dtype=bool),
+            error=np.full(x0.shape, np.nan),
         )
         self.paths = [x0.copy()] if record_paths else None
         self.walk.trace = [[] for _ in range(min(trace_starts, count))]
@@ -541,13 +549,17 @@ class _Walker:
         Those that did move to the root; the others walk on unchanged.
         """
         s = self.s
+        known = self.f[:, which].T, self.jac[:, which].T
         done = polish(self.system.system, self.x[:, which].T, s.lower, s.upper,
-                      steps=steps)
+                      steps=steps, values=known)
         f = done.f if s.weights is None else done.f / s.weights
         reached = np.abs(f).max(axis=1) <= s.tol  # NaN and inf fail
         ids = np.flatnonzero(which)[reached]
         self.x[:, ids], self.f[:, ids] = done.x[reached].T, done.f[reached].T
         self.obj[ids] = np.einsum("sm,sm->s", done.f[reached], done.f[reached])
+        starts = self.idx[ids]
+        self.walk.polished[starts] = done.settled[reached]
+        self.walk.error[starts] = done.error[reached]
         out = np.zeros_like(which)
         out[ids] = True
         return out
