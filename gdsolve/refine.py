@@ -514,7 +514,9 @@ def classify(
     residual = np.abs(f).max(axis=1, initial=0.0)
     is_root = (np.abs(f) <= tol * np.maximum(1.0, row_scale)).all(axis=1)
     is_root &= (step <= STEP_RTOL * (np.abs(x) + 0.01 * width)).all(axis=1)
-    confirmed, travel = _newton_confirms(system, x, move, f, row_scale, is_root)
+    slack = np.maximum(ROUNDING * np.maximum(1.0, row_scale).max(axis=1),
+                       2 * _rounding_noise(system, x, f))
+    confirmed, travel = _newton_confirms(system, x, move, f, slack, is_root)
     is_root &= confirmed
     gn = np.where(is_root, np.maximum(gn, travel), gn)
     fnorm = np.linalg.norm(f, axis=1)
@@ -536,7 +538,6 @@ def classify(
         verdicts.append(Verdict(kind, float(residual[i]), objective, float(gn[i])))
     _find_saddles(system, x, verdicts, lower, upper)
     _find_dimensions(system, x, weak, verdicts, lower, upper)
-    slack = ROUNDING * np.maximum(1.0, row_scale).max(axis=1)
     for i, verdict in enumerate(verdicts):
         if verdict.kind == "root" and verdict.dimension == 0:
             level = max(2 * verdict.residual, slack[i])
@@ -586,11 +587,11 @@ def _no_way_down(system, x, downhill, reach, objective, candidates) -> np.ndarra
     return out
 
 
-def _newton_confirms(system, x, move, f, scale, candidates):
+def _newton_confirms(system, x, move, f, slack, candidates):
     """Tell, for the ``candidates``, whether Gauss-Newton steps from them,
-    the first being ``move``, take the residuals down to the rounding of the
-    equations' terms (``scale`` per equation), each step halving them; and
-    how far those steps went.
+    the first being ``move``, take the largest residual down to the rounding
+    in the equations' values (``slack`` per point), each step halving it;
+    and how far those steps went.
 
     From near a root they do: each step shrinks the residuals by a factor
     ``e`` or more, even at a root of high multiplicity. Near a valley floor
@@ -610,7 +611,7 @@ def _newton_confirms(system, x, move, f, scale, candidates):
     ok = np.ones(len(x), dtype=bool)
     reached = x.copy()
     rows = np.flatnonzero(candidates & np.isfinite(move).all(axis=1))
-    slack = ROUNDING * np.maximum(1.0, scale[rows]).max(axis=1)
+    slack = slack[rows]
     before = np.abs(f[rows]).max(axis=1)
     keep = before > slack  # at rounding already: nothing to confirm
     rows, slack, before = rows[keep], slack[keep], before[keep]
@@ -631,6 +632,30 @@ def _newton_confirms(system, x, move, f, scale, candidates):
             step = _gauss_newton_move(system, jv[going], now[going])
     travel = np.abs(reached - x).max(axis=1, initial=0.0)
     return ok, np.where(np.isfinite(travel), travel, 0.0)
+
+
+#: Points nudged by a few units in the last place to see the rounding in
+#: the residuals: each unknown of nudge ``k`` is multiplied by ``1 + s·ε``
+#: with ``s`` between −3 and 3, in a different pattern for each unknown.
+NUDGES = 8
+
+
+def _rounding_noise(system: System, x: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Return how far the residuals at each point move when its unknowns move
+    by a few units in the last place: the rounding in the equations' values.
+
+    That can be far above the rounding of the terms' sizes when a value is
+    the small difference of large parts, as a polynomial with large
+    coefficients near its root (Chebyshev polynomials of degree 7 leave
+    residuals of 2e-14 at their exact roots).
+    """
+    n = x.shape[1]
+    k, j = np.arange(NUDGES)[:, None], np.arange(n)[None, :]
+    factor = 1 + ((3 * k + 5 * j) % 7 - 3) * np.finfo(float).eps
+    nudged = system.residuals((x[:, None, :] * factor).reshape(-1, n))
+    moved = np.abs(nudged.reshape(len(x), NUDGES, -1) - f[:, None, :])
+    moved = np.where(np.isfinite(moved), moved, 0.0)
+    return moved.max(axis=(1, 2), initial=0.0)
 
 
 def _gauss_newton_move(system: System, jv: np.ndarray, f: np.ndarray) -> np.ndarray:

@@ -424,6 +424,18 @@ def test_a_valley_floor_lower_than_the_tolerance_is_not_a_root(equations):
     assert result.roots == []
 
 
+def test_roots_whose_residuals_round_far_above_their_terms_are_roots():
+    # The Chebyshev polynomial T7(2x - 1) in Horner form: at its exact roots
+    # the large coefficients leave residuals of about 1e-14 of rounding,
+    # which Newton steps cannot shrink; they are still roots, not floors.
+    t7 = "((((((8192*x - 28672)*x + 39424)*x - 26880)*x + 9408)*x - 1568)*x + 98)*x - 1"
+    result = solve([f"{t7} = 0"], seed=1, box=(0.0, 1.0))
+    exact = sorted((1 + math.cos((2 * k - 1) * math.pi / 14)) / 2 for k in range(1, 8))
+    assert result.status == "solved"
+    assert [s.kind for s in result.solutions] == ["root"] * 7
+    assert [r.x[0] for r in result.roots] == [pytest.approx(e, abs=1e-13) for e in exact]
+
+
 @pytest.mark.parametrize("extra", [[], ["y = x"]])
 def test_two_roots_a_thousandth_apart_are_two_isolated_roots(extra):
     result = solve(["(x-1)(x-1.001) = 0", *extra], seed=1)
