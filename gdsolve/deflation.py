@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gdsolve.system import System
+from gdsolve.system import EntrySums, System
 
 #: How far a known root repels, as a fraction of the search box's width. With
 #: the whole width, every known root repels everywhere and their product
@@ -33,7 +33,7 @@ class DeflatedSystem:
     """A :class:`~gdsolve.system.System` look-alike that repels known roots.
 
     It offers what the descent uses: ``residuals``, ``evaluate``, ``jt_times``,
-    ``column_norms2`` and the sizes.
+    ``column_norms2``, the sizes and the pattern of its (dense) Jacobian.
 
     Args:
         system: The original system.
@@ -49,6 +49,7 @@ class DeflatedSystem:
         self.n_equations, self.n_unknowns = system.n_equations, system.n_unknowns
         self.rows = np.repeat(np.arange(self.n_equations), self.n_unknowns)
         self.cols = np.tile(np.arange(self.n_unknowns), self.n_equations)
+        self.sums = EntrySums(self.rows, self.cols, self.n_equations, self.n_unknowns)
 
     def _factor(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``M(x)`` and ``∇M(x)`` for each point."""

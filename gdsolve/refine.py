@@ -34,7 +34,7 @@ from gdsolve.sparse import (
     solve_damped,
     weak_directions,
 )
-from gdsolve.system import FEW_ENTRIES, System
+from gdsolve.system import System
 
 #: Largest dense Jacobian, in floats, polished in one batch.
 DENSE_BUDGET = 32_000_000
@@ -113,16 +113,20 @@ def polish(
     """Refine points by Levenberg-Marquardt steps, all points at once.
 
     Points where the system cannot be evaluated are returned unchanged with
-    ``inf`` residuals. Batches are sized by :func:`chunks`. ``values``, when
-    given, are the residuals and Jacobian entries at ``x`` already known.
+    ``inf`` residuals. Batches are sized by :func:`chunks`; a few points of a
+    system that is not large and sparse are polished one by one (see
+    :func:`_polish_point`). ``values``, when given, are the residuals and
+    Jacobian entries at ``x`` already known.
     """
-    size = chunks(system, len(x))
     solver = _Solver(system)
+    one_by_one = len(x) <= FEW_POINTS and solver.gram is None
+    size = 1 if one_by_one else chunks(system, len(x))
+    polish_part = _polish_point if one_by_one else _polish_batch
     parts = []
     for i in range(0, len(x), size):
         part = slice(i, i + size)
         known = None if values is None else (values[0][part], values[1][part])
-        parts.append(_polish_batch(system, solver, x[part], lower, upper, steps, known))
+        parts.append(polish_part(system, solver, x[part], lower, upper, steps, known))
     if len(parts) == 1:
         return parts[0]
     if not parts:
@@ -279,20 +283,7 @@ def _floored(diag: np.ndarray) -> np.ndarray:
 
 def _times(system: System, jac: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Return ``J·v`` for each point from the nonzero entries."""
-    return _row_sums(system, jac * v[:, system.cols])
-
-
-def _row_sums(system: System, values: np.ndarray) -> np.ndarray:
-    """Sum per-entry values into their equation's row, for each point."""
-    out = np.zeros((len(values), system.n_equations))
-    if len(system.rows) <= FEW_ENTRIES:
-        for k, i in enumerate(system.rows):
-            out[:, i] += values[:, k]
-    elif len(system.rows):
-        order = np.argsort(system.rows, kind="stable")
-        ids, starts = np.unique(system.rows[order], return_index=True)
-        out[:, ids] = np.add.reduceat(values[:, order], starts, axis=1)
-    return out
+    return system.row_sums(jac * v[:, system.cols])
 
 
 def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
@@ -358,6 +349,70 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
         active = active[~settled]
     f[~ok] = np.inf
     return Polished(x, f, error, done)
+
+
+#: Up to this many points, polishing takes them one by one.
+FEW_POINTS = 4
+
+
+def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
+    """:func:`_polish_batch` for one point of a system with a dense Jacobian.
+
+    The steps are the same; the point's own numbers (its objective, damping,
+    the step's quality) are Python floats instead of arrays of one element,
+    which makes a step several times cheaper.
+    """
+    x = x[0].copy()
+    f, jac = system.evaluate(x[None]) if values is None else values
+    f, jac = f[0].copy(), jac[0]
+    error = np.full(len(x), np.inf)
+    obj = float(f @ f)
+    if not (np.isfinite(obj) and np.isfinite(jac).all()):
+        f[:] = np.inf
+        return Polished(x[None], f[None], error[None], np.ones(1, dtype=bool))
+    j = solver.jacobian(jac[None])[0]
+    scale = _floored(np.einsum("mn,mn->n", j, j)[None])[0]
+    damping, growth = 1e-3, 2.0
+    bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
+    diagonal = np.arange(len(x))
+    settled = False
+    for _ in range(steps):
+        a = j.T @ j
+        g = j.T @ f
+        a[diagonal, diagonal] += damping * scale
+        try:
+            delta = -np.linalg.solve(a, g)
+        except np.linalg.LinAlgError:
+            delta = -(np.linalg.pinv(a) @ g)
+        error = np.abs(delta)
+        trial = x + delta
+        if bounded:
+            trial = np.minimum(np.maximum(trial, lower), upper)
+        ft, jact = system.evaluate(trial[None])
+        ft, jact = ft[0], jact[0]
+        ot = float(ft @ ft)
+        linear = f + j @ (trial - x)
+        predicted = obj - float(linear @ linear)
+        ratio = (obj - ot) / predicted if predicted > 0 else 0.0
+        better = ot < obj
+        jt = None
+        if ot == obj:  # see _polish_batch: a flatter point is progress too
+            jt = solver.jacobian(jact[None])[0]
+            better = np.abs(jt.T @ ft).max(initial=0.0) < np.abs(g).max(initial=0.0)
+        if better and np.isfinite(ot) and np.isfinite(jact).all():
+            jt = solver.jacobian(jact[None])[0] if jt is None else jt
+            x, f, obj, j = trial, ft, ot, jt
+            scale = np.maximum(scale, _floored(np.einsum("mn,mn->n", j, j)[None])[0])
+            damping *= max(1 / 3, 1 - (2 * min(max(ratio, 0.0), 1.0) - 1) ** 3)
+            growth = 2.0
+        else:
+            damping *= growth
+            growth *= 2
+        tiny = bool((error <= 1e-15 * np.abs(x) + 1e-300).all())
+        if obj == 0 or tiny or damping > 1e16:
+            settled = True
+            break
+    return Polished(x[None], f[None], error[None], np.array([settled]))
 
 
 def _gradient_size(solver: _Solver, j: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -510,7 +565,7 @@ def classify(
     step = np.abs(move)
     gn = step.max(axis=1, initial=0.0)
 
-    row_scale = _row_sums(system, np.abs(jv) * np.abs(x)[:, system.cols])
+    row_scale = system.row_sums(np.abs(jv) * np.abs(x)[:, system.cols])
     residual = np.abs(f).max(axis=1, initial=0.0)
     is_root = (np.abs(f) <= tol * np.maximum(1.0, row_scale)).all(axis=1)
     is_root &= (step <= STEP_RTOL * (np.abs(x) + 0.01 * width)).all(axis=1)
@@ -862,7 +917,7 @@ def merge_connected(
     for t in _BETWEEN:  # several places, so equally spaced roots stay apart
         between = points[i] + t * (points[j] - points[i])
         f, jv = system.evaluate(between)
-        scale = _row_sums(system, np.abs(jv) * np.abs(between)[:, system.cols])
+        scale = system.row_sums(np.abs(jv) * np.abs(between)[:, system.cols])
         low = np.abs(f) <= tol * np.maximum(1.0, scale)
         low &= np.abs(f) <= np.maximum(own, 1e-13 * scale)
         roots &= low.all(axis=1)

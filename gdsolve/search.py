@@ -241,16 +241,7 @@ class _Columns:
         self.rows, self.cols = system.rows, system.cols
         self._own = hasattr(system, "evaluate_columns")
         self._few = len(self.rows) <= FEW_ENTRIES
-        if self._few:  # (entry, its equation, its unknown, first in its column)
-            seen: set[int] = set()
-            self._plan = []
-            for k, (i, j) in enumerate(zip(self.rows.tolist(), self.cols.tolist())):
-                self._plan.append((k, i, j, j not in seen))
-                seen.add(j)
-            self._empty = [j for j in range(self.n) if j not in seen]
-        self._sorted = np.argsort(self.cols, kind="stable")
-        ids, starts = np.unique(self.cols[self._sorted], return_index=True)
-        self._col_ids, self._col_starts = ids, starts
+        self._plan: list[tuple[int, int, int, bool]] | None = None
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         if self._own:
@@ -267,13 +258,13 @@ class _Columns:
         """Return ``Jᵀf`` for each start, summing only the nonzero entries."""
         if self._entry_by_entry(jac):
             return self._sum_entries(jac, f, by_entry=False)
-        return self._by_column(jac * f[self.rows])
+        return self.system.sums.by_column(jac * f[self.rows], columns=True)
 
     def column_norms2(self, jac: np.ndarray) -> np.ndarray:
         """Return the squared norm of each Jacobian column, for each start."""
         if self._entry_by_entry(jac):
             return self._sum_entries(jac, jac, by_entry=True)
-        return self._by_column(jac * jac)
+        return self.system.sums.by_column(jac * jac, columns=True)
 
     def _entry_by_entry(self, jac: np.ndarray) -> bool:
         """Sum entry by entry when there are few entries and many starts: one
@@ -282,22 +273,19 @@ class _Columns:
 
     def _sum_entries(self, jac: np.ndarray, other: np.ndarray, by_entry: bool):
         """Sum ``jac[k]·other[k or its equation]`` into each entry's column."""
-        out = np.empty((self.n, jac.shape[1]))
+        if self._plan is None:  # (entry, its equation, its unknown, first in its column)
+            seen: set[int] = set()
+            self._plan = []
+            for k, (i, j) in enumerate(zip(self.rows.tolist(), self.cols.tolist())):
+                self._plan.append((k, i, j, j not in seen))
+                seen.add(j)
+        out = np.zeros((self.n, jac.shape[1]))
         for k, i, j, first in self._plan:
             factor = other[k] if by_entry else other[i]
             if first:
                 np.multiply(jac[k], factor, out=out[j])
             else:
                 out[j] += jac[k] * factor
-        if self._empty:
-            out[self._empty] = 0.0
-        return out
-
-    def _by_column(self, values: np.ndarray) -> np.ndarray:
-        out = np.zeros((self.n, values.shape[1]))
-        if len(values):
-            ordered = values[self._sorted]
-            out[self._col_ids] = np.add.reduceat(ordered, self._col_starts, axis=0)
         return out
 
 

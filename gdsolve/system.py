@@ -37,9 +37,65 @@ SETUP_MEMORY = 4 * 1024**3
 
 EvalFn = Callable[..., None]
 
-#: Up to this many Jacobian entries, sums over the entries by row or column
-#: run entry by entry (one operation each); with more, by gathered segments.
+#: Up to this many Jacobian entries, the descent of many starts sums over the
+#: entries entry by entry (one operation each over all starts).
 FEW_ENTRIES = 64
+#: Up to this many entries in the 0/1 matrix that maps each Jacobian entry to
+#: its equation (or unknown), sums over the entries are one product with it.
+GATHER_LIMIT = 1 << 16
+
+
+class EntrySums:
+    """Adds up one value per Jacobian entry into its equation or its unknown.
+
+    Values come one row per point, ``(points, entries)``, or one column per
+    point, ``(entries, points)``. A small pattern is summed by one product
+    with a 0/1 matrix; should a value not be finite, the sums are taken
+    again segment by segment, so that it spoils only its own point's sums.
+    A large pattern is always summed by segments.
+
+    Args:
+        rows: The equation of each entry.
+        cols: The unknown of each entry.
+        n_equations: Number of equations.
+        n_unknowns: Number of unknowns.
+    """
+
+    def __init__(self, rows, cols, n_equations: int, n_unknowns: int) -> None:
+        self._parts = {}
+        small = len(rows) * max(n_equations, n_unknowns) <= GATHER_LIMIT
+        for name, index, size in (("row", rows, n_equations), ("col", cols, n_unknowns)):
+            order = np.argsort(index, kind="stable")
+            ids, starts = np.unique(index[order], return_index=True)
+            gather = None
+            if small:
+                gather = np.zeros((len(index), size))
+                gather[np.arange(len(index)), index] = 1.0
+            self._parts[name] = (size, order, ids, starts, gather)
+
+    def by_row(self, values: np.ndarray, columns: bool = False) -> np.ndarray:
+        """Sum each point's values into their equations."""
+        return self._sum(values, "row", columns)
+
+    def by_column(self, values: np.ndarray, columns: bool = False) -> np.ndarray:
+        """Sum each point's values into their unknowns."""
+        return self._sum(values, "col", columns)
+
+    def _sum(self, values: np.ndarray, name: str, columns: bool) -> np.ndarray:
+        size, order, ids, starts, gather = self._parts[name]
+        if gather is not None:
+            out = gather.T @ values if columns else values @ gather
+            if np.isfinite(out).all():
+                return out
+        if columns:
+            out = np.zeros((size, values.shape[1]))
+            if len(ids) and values.shape[1]:
+                out[ids] = np.add.reduceat(values[order], starts, axis=0)
+        else:
+            out = np.zeros((values.shape[0], size))
+            if len(ids) and values.shape[0]:
+                out[:, ids] = np.add.reduceat(values[:, order], starts, axis=1)
+        return out
 
 
 @dataclass
@@ -68,9 +124,7 @@ class System:
         exec(compile(self.source, "<gdsolve-system>", "exec"), namespace)
         self._residual_fn = namespace["residuals"]
         self._full_fn = namespace["residuals_and_jacobian"]
-        self._sorted = np.argsort(self.cols, kind="stable")
-        col_sorted = self.cols[self._sorted]
-        self._col_ids, self._col_starts = np.unique(col_sorted, return_index=True)
+        self.sums = EntrySums(self.rows, self.cols, self.n_equations, self.n_unknowns)
 
     @property
     def n_equations(self) -> int:
@@ -131,26 +185,15 @@ class System:
 
     def jt_times(self, jac: np.ndarray, f: np.ndarray) -> np.ndarray:
         """Return Jᵀf for each start, summing only the nonzero entries."""
-        return self._by_column(jac * f[:, self.rows])
+        return self.sums.by_column(jac * f[:, self.rows])
 
     def column_norms2(self, jac: np.ndarray) -> np.ndarray:
         """Return the squared norm of each Jacobian column, for each start."""
-        return self._by_column(jac * jac)
+        return self.sums.by_column(jac * jac)
 
-    def _by_column(self, values: np.ndarray) -> np.ndarray:
-        """Sum per-entry values into their unknown's column, for each start.
-
-        Few entries are summed one column at a time (NumPy's segmented sums
-        cost tens of nanoseconds per start and segment), many by segments.
-        """
-        out = np.zeros((values.shape[0], self.n_unknowns))
-        if self.nnz <= FEW_ENTRIES:
-            for k, j in enumerate(self.cols):
-                out[:, j] += values[:, k]
-        elif self.nnz:
-            ordered = values[:, self._sorted]
-            out[:, self._col_ids] = np.add.reduceat(ordered, self._col_starts, axis=1)
-        return out
+    def row_sums(self, values: np.ndarray) -> np.ndarray:
+        """Sum per-entry values into their equation's row, for each start."""
+        return self.sums.by_row(values)
 
     def dense(self, jac: np.ndarray) -> np.ndarray:
         """Return the dense Jacobian, shape ``(starts, equations, unknowns)``."""
@@ -578,8 +621,10 @@ class Balanced:
         self.rows, self.cols = system.rows, system.cols
         self.n_equations, self.n_unknowns = system.n_equations, system.n_unknowns
         self._jac_weights = weights[system.rows]
+        self.sums = system.sums
         self.jt_times = system.jt_times
         self.column_norms2 = system.column_norms2
+        self.row_sums = system.row_sums
         self.dense = system.dense
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
@@ -610,8 +655,7 @@ def equation_weights(system: System, x: np.ndarray) -> np.ndarray:
     defined; rows that are zero or undefined everywhere keep weight one.
     """
     f, jac = system.evaluate(x)
-    squares = np.zeros((len(x), system.n_equations))
-    np.add.at(squares.T, system.rows, (jac * jac).T)
+    squares = system.row_sums(jac * jac)
     squares[~np.isfinite(squares)] = np.nan
     ordered = np.sort(squares, axis=0)  # undefined values sort last
     defined = np.count_nonzero(np.isfinite(squares), axis=0)

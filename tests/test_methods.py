@@ -211,3 +211,28 @@ def test_damped_steps_of_many_small_systems_match_one_solve_per_point(n, m):
     each = _lapack_lm_step(j, f, damping, scale)
     assert np.isfinite(quick[8]).all()
     assert np.allclose(quick, each, rtol=1e-8, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "equations, bounds",
+    [
+        (["10*(y - x^2) = 0", "1 - x = 0"], None),  # Rosenbrock's curved valley
+        (["x^2 + y^2 = 4", "x*y = 1"], None),
+        (["x^2 + y^2 = 1", "x^2 + y^2 = 4"], None),  # a valley floor, no root
+        (["(x - 1)^2 = 0", "y = 2"], None),  # a double root: slow settling
+        (["x^2 + y^2 = 4", "x*y = 1"], (np.array([0.5, -np.inf]), np.array([np.inf, 1.0]))),
+    ],
+)
+def test_polishing_one_point_at_a_time_takes_the_batch_steps(equations, bounds):
+    from gdsolve.refine import _polish_batch, _polish_point, _Solver
+
+    system = prepare(equations)
+    lower, upper = bounds or (np.full(2, -np.inf), np.full(2, np.inf))
+    starts = np.random.default_rng(4).uniform(-3, 3, (12, 2))
+    solver = _Solver(system)
+    together = _polish_batch(system, solver, starts, lower, upper, 30, None)
+    for k, start in enumerate(starts):
+        alone = _polish_point(system, solver, start[None], lower, upper, 30, None)
+        assert alone.x[0] == pytest.approx(together.x[k], rel=1e-9, abs=1e-12)
+        assert alone.f[0] == pytest.approx(together.f[k], rel=1e-6, abs=1e-12)
+        assert alone.settled[0] == together.settled[k]
