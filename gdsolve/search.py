@@ -62,9 +62,9 @@ MEMORY = 8
 EARLY_UNKNOWNS = 200
 EARLY_STEPS = 20
 #: Starts still walking are polished after this many iterations, and again
-#: each time the count of iterations has doubled (10, 20, 40, ...): the
+#: each time the count of iterations has doubled (4, 8, 16, ...): the
 #: further a start has walked, the likelier polishing is to finish it.
-EARLY_WINDOW = 5
+EARLY_WINDOW = 2
 
 
 def _polish_now(iterations: int) -> bool:

@@ -477,3 +477,14 @@ def test_a_table_wider_than_the_terminal_says_how_to_see_every_value():
                             capture_output=True, text=True, timeout=120,
                             env={**os.environ, "COLUMNS": "80"})
     assert "wider than" not in narrow.stderr
+
+
+def test_a_closed_standard_output_says_so_whatever_is_asked_of_it():
+    # writing and asking for its descriptor fail alike, so every path that
+    # touches the missing output ends in the same message
+    from gdsolve.cli import _ClosedOutput
+
+    closed = _ClosedOutput()
+    for use in (lambda: closed.write("x"), closed.fileno):
+        with pytest.raises(OSError, match="standard output is closed"):
+            use()

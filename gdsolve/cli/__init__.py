@@ -114,6 +114,9 @@ class _ClosedOutput(io.TextIOBase):
     def write(self, text: str) -> int:
         raise OSError(errno.EBADF, "standard output is closed")
 
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
 
 def _unwritable(error: OSError) -> None:
     """Say that the output could not be written, and exit 2 (bad usage)."""
