@@ -514,7 +514,7 @@ def _draw(
     n = system.n_unknowns
     points = low + (high - low) * rng.random((count, n))
     pending = np.arange(count)
-    for _ in range(REDRAWS):
+    for _ in range(REDRAWS if count else 0):
         undefined = ~np.isfinite(system.residuals(points[pending])).all(axis=1)
         pending = pending[undefined]
         if not pending.size:
@@ -684,13 +684,12 @@ def _judge(search: _Search, system, points: np.ndarray, error: np.ndarray):
 
 
 def _solution(system: System, x: np.ndarray, verdict, count: int) -> Solution:
-    """Describe a point with residuals measured on the equations as written."""
-    f = system.residuals(x[None])[0]
+    """Describe a point judged on the equations as written."""
     return Solution(
         values={name: float(v) for name, v in zip(system.names, x)},
         kind="root" if verdict.kind == "root" else "local-minimum",
-        residual=float(np.abs(f).max(initial=0.0)),
-        objective=float(f @ f),
+        residual=verdict.residual,
+        objective=verdict.objective,
         starts=count,
         error=verdict.error,
     )

@@ -548,7 +548,7 @@ def classify(
     ``STEP_RTOL`` of its size, or of a hundredth of the box width for an
     unknown near zero.
     """
-    f, jv = system.evaluate(x)
+    f, jv, noise = _evaluate_with_noise(system, x)
     if system.nnz == 0:  # no equation has an unknown left: F is one constant
         return _constant(system, f)
     if is_sparse(system):
@@ -569,8 +569,7 @@ def classify(
     residual = np.abs(f).max(axis=1, initial=0.0)
     is_root = (np.abs(f) <= tol * np.maximum(1.0, row_scale)).all(axis=1)
     is_root &= (step <= STEP_RTOL * (np.abs(x) + 0.01 * width)).all(axis=1)
-    slack = np.maximum(ROUNDING * np.maximum(1.0, row_scale).max(axis=1),
-                       2 * _rounding_noise(system, x, f))
+    slack = np.maximum(ROUNDING * np.maximum(1.0, row_scale).max(axis=1), 2 * noise)
     confirmed, travel = _newton_confirms(system, x, move, f, slack, is_root)
     is_root &= confirmed
     gn = np.where(is_root, np.maximum(gn, travel), gn)
@@ -693,24 +692,33 @@ def _newton_confirms(system, x, move, f, slack, candidates):
 #: the residuals: each unknown of nudge ``k`` is multiplied by ``1 + s·ε``
 #: with ``s`` between −3 and 3, in a different pattern for each unknown.
 NUDGES = 8
+NUDGED_ENTRIES = 1_000_000
 
 
-def _rounding_noise(system: System, x: np.ndarray, f: np.ndarray) -> np.ndarray:
-    """Return how far the residuals at each point move when its unknowns move
-    by a few units in the last place: the rounding in the equations' values.
+def _evaluate_with_noise(system: System, x: np.ndarray):
+    """Evaluate the residuals and Jacobian entries at each point, and how far
+    the residuals move when its unknowns move by a few units in the last
+    place: the rounding in the equations' values.
 
-    That can be far above the rounding of the terms' sizes when a value is
-    the small difference of large parts, as a polynomial with large
+    That rounding can be far above the rounding of the terms' sizes when a
+    value is the small difference of large parts, as a polynomial with large
     coefficients near its root (Chebyshev polynomials of degree 7 leave
-    residuals of 2e-14 at their exact roots).
+    residuals of 2e-14 at their exact roots). While the Jacobian entries of
+    all the nudged points fit in :data:`NUDGED_ENTRIES`, one evaluation
+    serves both.
     """
-    n = x.shape[1]
+    count, n = x.shape
     k, j = np.arange(NUDGES)[:, None], np.arange(n)[None, :]
     factor = 1 + ((3 * k + 5 * j) % 7 - 3) * np.finfo(float).eps
-    nudged = system.residuals((x[:, None, :] * factor).reshape(-1, n))
-    moved = np.abs(nudged.reshape(len(x), NUDGES, -1) - f[:, None, :])
+    nudged = (x[:, None, :] * factor).reshape(-1, n)
+    if len(nudged) * system.nnz <= NUDGED_ENTRIES:
+        f, jv = system.evaluate(np.concatenate([x, nudged]))
+        f, jv, around = f[:count], jv[:count], f[count:]
+    else:
+        (f, jv), around = system.evaluate(x), system.residuals(nudged)
+    moved = np.abs(around.reshape(count, NUDGES, -1) - f[:, None, :])
     moved = np.where(np.isfinite(moved), moved, 0.0)
-    return moved.max(axis=(1, 2), initial=0.0)
+    return f, jv, moved.max(axis=(1, 2), initial=0.0)
 
 
 def _gauss_newton_move(system: System, jv: np.ndarray, f: np.ndarray) -> np.ndarray:
