@@ -40,6 +40,8 @@ from gdsolve.system import System
 DENSE_BUDGET = 32_000_000
 #: Most Levenberg-Marquardt iterations when polishing (most points need a few).
 POLISH_STEPS = 100
+#: The damping λ of the first step, relative to ``diag(JᵀJ)``.
+FIRST_DAMPING = 1e-5
 #: For large sparse systems, polishing looks at each point's progress every
 #: this many steps; a point whose objective fell by less than ``STALL_DROP`` of
 #: itself over the last look while its steps did not shrink to half stops:
@@ -296,7 +298,7 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
     ok &= np.isfinite(obj)
     obj[~ok] = np.inf
     error = np.full(x.shape, np.inf)
-    damping, growth = np.full(len(x), 1e-3), np.full(len(x), 2.0)
+    damping, growth = np.full(len(x), FIRST_DAMPING), np.full(len(x), 2.0)
     scale = np.ones(x.shape)
     scale[ok] = solver.column_scale(j[ok])
     bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
@@ -343,6 +345,9 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
         # at 1e-12 is as accurate as one at 1.
         tiny = (np.abs(delta) <= 1e-15 * np.abs(x[rows]) + 1e-300).all(axis=1)
         settled = (obj[rows] == 0) | tiny | (damping[rows] > 1e16)
+        if not better.all():
+            stay = active[~better]
+            settled[~better] |= _at_rounding(solver, j[stay], f[stay], x[stay])
         if progress is not None:
             settled |= progress.stalled(k, active, obj[active], np.abs(delta).max(axis=1))
         done[active[settled]] = True
@@ -372,7 +377,7 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
         return Polished(x[None], f[None], error[None], np.ones(1, dtype=bool))
     j = solver.jacobian(jac[None])[0]
     scale = _floored(np.einsum("mn,mn->n", j, j)[None])[0]
-    damping, growth = 1e-3, 2.0
+    damping, growth = FIRST_DAMPING, 2.0
     bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
     diagonal = np.arange(len(x))
     settled = False
@@ -408,11 +413,22 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
         else:
             damping *= growth
             growth *= 2
+            if _at_rounding(solver, j[None], f[None], x[None])[0]:
+                settled = True
+                break
         tiny = bool((error <= 1e-15 * np.abs(x) + 1e-300).all())
         if obj == 0 or tiny or damping > 1e16:
             settled = True
             break
     return Polished(x[None], f[None], error[None], np.array([settled]))
+
+
+def _at_rounding(solver: _Solver, j: np.ndarray, f: np.ndarray, x: np.ndarray):
+    """Tell which points have every residual within the rounding of its
+    equation's terms: a step from there can only move within that rounding,
+    so a point whose step was just rejected has settled."""
+    scale = np.maximum(1.0, solver.times(np.abs(j), np.abs(x)))
+    return (np.abs(f) <= ROUNDING * scale).all(axis=1)
 
 
 def _gradient_size(solver: _Solver, j: np.ndarray, f: np.ndarray) -> np.ndarray:

@@ -282,6 +282,24 @@ def test_polishing_locates_a_valley_floor_to_full_precision(start):
     assert (done.f[0] ** 2).sum() == pytest.approx(2.0, rel=1e-15)
 
 
+def test_polishing_stops_once_the_residuals_are_down_to_rounding():
+    # Brown's almost-linear system of 8 unknowns from (0.5, ..., 0.5): after
+    # about ten steps every residual is within the rounding of its terms,
+    # and a step that cannot lower them further ends the polishing instead
+    # of ten more that each double the damping.
+    names = [f"x{i}" for i in range(1, 9)]
+    total = " + ".join(names)
+    equations = [f"{v} + {total} = 9" for v in names[:-1]] + ["*".join(names) + " = 1"]
+    system = prepare(equations, variables=names)
+    evaluate, calls = system.evaluate, []
+    system.evaluate = lambda x: calls.append(1) or evaluate(x)
+    free = np.full(8, np.inf)
+    done = polish(system, np.full((1, 8), 0.5), -free, free)
+    assert done.settled[0]
+    assert np.abs(done.f).max() < 1e-14
+    assert len(calls) <= 12
+
+
 @pytest.mark.parametrize(
     "equations, roots",
     [
