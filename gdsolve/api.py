@@ -326,12 +326,18 @@ def solve_system(
     )
     if record_paths:
         result.extra["ends"] = walk.x
-        result.extra["ended"] = np.isin(walk.reason, ENDED)
+        result.extra["ended"] = _ended(walk.reason)
     return result
 
 
 #: End states whose points are polished and classified.
 ENDED = (CONVERGED, STATIONARY, BUDGET)
+_IS_ENDED = np.isin(np.arange(len(REASONS)), ENDED)
+
+
+def _ended(reasons: np.ndarray) -> np.ndarray:
+    """Tell which starts ended in one of the states of :data:`ENDED`."""
+    return _IS_ENDED[reasons]
 
 
 class _Search:
@@ -374,12 +380,13 @@ class _Search:
         walk = descend(
             target, self.descent(weights), x0, rng, record_paths, trace, progress
         )
-        ended = np.isin(walk.reason, ENDED)
+        ended = _ended(walk.reason)
         if self.settings.polish:
             # starts polished to a root on this very system are done already
             again = ended & ~walk.polished if target is self.balanced else ended
-            polished = polish(self.balanced, walk.x[again], self.lower, self.upper)
-            walk.x[again], walk.error[again] = polished.x, polished.error
+            if again.any():
+                polished = polish(self.balanced, walk.x[again], self.lower, self.upper)
+                walk.x[again], walk.error[again] = polished.x, polished.error
             ended, error = walk.x[ended], walk.error[ended]
         else:
             ended = walk.x[ended]
@@ -514,7 +521,7 @@ def _draw(
     n = system.n_unknowns
     points = low + (high - low) * rng.random((count, n))
     pending = np.arange(count)
-    for _ in range(REDRAWS if count else 0):
+    for _ in range(REDRAWS):
         undefined = ~np.isfinite(system.residuals(points[pending])).all(axis=1)
         pending = pending[undefined]
         if not pending.size:
@@ -527,8 +534,11 @@ def _starting_points(
     system: System, settings: Settings, low, high, rng: np.random.Generator
 ) -> np.ndarray:
     """The explicit starting points, then the random starts."""
-    random = _draw(system, settings.starts, low, high, rng)
     points = settings.start_points
+    if not settings.starts:
+        random = np.empty((0, system.n_unknowns))
+    else:
+        random = _draw(system, settings.starts, low, high, rng)
     given = low + (high - low) * rng.random((len(points), system.n_unknowns))
     for name in set().union(*points):
         _index(system, name, "--start")

@@ -379,12 +379,11 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
     scale = _floored(np.einsum("mn,mn->n", j, j)[None])[0]
     damping, growth = FIRST_DAMPING, 2.0
     bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
-    diagonal = np.arange(len(x))
     settled = False
     for _ in range(steps):
         a = j.T @ j
         g = j.T @ f
-        a[diagonal, diagonal] += damping * scale
+        a.flat[:: len(x) + 1] += damping * scale
         try:
             delta = -np.linalg.solve(a, g)
         except np.linalg.LinAlgError:

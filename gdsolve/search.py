@@ -181,15 +181,19 @@ def _objective(f: np.ndarray) -> np.ndarray:
     return np.fmin(obj, np.inf, out=obj)  # NaN becomes inf
 
 
-#: Up to this many rows, column-wise maxima run row by row.
+#: Up to this many rows, column-wise maxima over many starts run row by row.
 _NARROW = 8
+
+
+def _row_by_row(a: np.ndarray) -> bool:
+    return len(a) <= _NARROW and a.shape[1] >= _MANY_STARTS
 
 
 def _abs_max(a: np.ndarray) -> np.ndarray:
     """Return the largest absolute entry of each column (NaN where one is NaN)."""
     if len(a) == 0:
         return np.zeros(a.shape[1])
-    if len(a) > _NARROW:
+    if not _row_by_row(a):
         return np.abs(a).max(axis=0)
     out = np.abs(a[0])
     for row in a[1:]:
@@ -199,7 +203,7 @@ def _abs_max(a: np.ndarray) -> np.ndarray:
 
 def _column_max(a: np.ndarray) -> np.ndarray:
     """Return the largest entry of each column of a non-empty array."""
-    if len(a) > _NARROW:
+    if not _row_by_row(a):
         return a.max(axis=0)
     out = a[0].copy()
     for row in a[1:]:
@@ -470,7 +474,7 @@ class _Walker:
         length = _dot(moved, scaling) * 2.0 if scaling is not None else moved.sum(0)
         bb = length / np.where(curvature > 0, curvature, np.inf)
         t = np.where(bb > 0, bb, np.minimum(self.step * 2.0, 1.0))
-        t = np.clip(t, 1e-10, 1e6, out=t)
+        t = np.minimum(np.maximum(t, 1e-10, out=t), 1e6, out=t)
         self.last_x, self.last_gradient = self.x.copy(), gradient
 
         step = self._limit(-d)
@@ -563,11 +567,11 @@ class _Walker:
 
     def _limit(self, step: np.ndarray) -> np.ndarray:
         """Cap each coordinate of a step at the width of the search box."""
-        return np.clip(step, -self.width, self.width)
+        return np.minimum(np.maximum(step, -self.width), self.width)
 
     def _inside(self, x: np.ndarray) -> np.ndarray:
         """Project points onto the bounds (only when there are any)."""
-        return np.clip(x, self.lower, self.upper) if self.bounded else x
+        return np.minimum(np.maximum(x, self.lower), self.upper) if self.bounded else x
 
     def _try(self, step: np.ndarray, t: np.ndarray, starts: np.ndarray | None = None):
         x = self.x if starts is None else self.x[:, starts]

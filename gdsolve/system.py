@@ -656,12 +656,15 @@ def equation_weights(system: System, x: np.ndarray) -> np.ndarray:
     """
     f, jac = system.evaluate(x)
     squares = system.row_sums(jac * jac)
-    squares[~np.isfinite(squares)] = np.nan
-    ordered = np.sort(squares, axis=0)  # undefined values sort last
-    defined = np.count_nonzero(np.isfinite(squares), axis=0)
-    middle = np.maximum(defined - 1, 0) // 2
-    size = np.sqrt(ordered[middle, np.arange(system.n_equations)]) if len(x) else middle
-    usable = (defined > 0) & np.isfinite(size) & (size > 0)
+    if len(x) == 1:
+        size = np.sqrt(squares[0])
+    else:
+        squares[~np.isfinite(squares)] = np.nan
+        ordered = np.sort(squares, axis=0)  # undefined values sort last
+        defined = np.count_nonzero(np.isfinite(squares), axis=0)
+        middle = np.maximum(defined - 1, 0) // 2
+        size = np.sqrt(ordered[middle, np.arange(system.n_equations)]) if len(x) else middle
+    usable = np.isfinite(size) & (size > 0)
     weights = np.ones(system.n_equations)
-    weights[usable] = np.clip(1.0 / size[usable], 1e-8, 1e8)
+    weights[usable] = np.minimum(np.maximum(1.0 / size[usable], 1e-8), 1e8)
     return weights
