@@ -22,6 +22,7 @@ matrices (:mod:`gdsolve.sparse`); the others with dense Jacobians.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -570,6 +571,7 @@ def classify(
         solver = _Solver(system)
         move = _gauss_newton(system, solver, jv, f)
 
+        @functools.cache
         def weak(i: int) -> np.ndarray:
             if not np.isfinite(jv[i]).all():
                 return np.empty((0, system.n_unknowns))
@@ -678,12 +680,13 @@ def _newton_confirms(system, x, move, f, slack, candidates):
         over the steps (0 where none was taken).
     """
     ok = np.ones(len(x), dtype=bool)
-    reached = x.copy()
     rows = np.flatnonzero(candidates & np.isfinite(move).all(axis=1))
-    slack = slack[rows]
     before = np.abs(f[rows]).max(axis=1)
-    keep = before > slack  # at rounding already: nothing to confirm
-    rows, slack, before = rows[keep], slack[keep], before[keep]
+    keep = before > slack[rows]  # at rounding already: nothing to confirm
+    if not keep.any():
+        return ok, np.zeros(len(x))
+    rows, slack, before = rows[keep], slack[rows[keep]], before[keep]
+    reached = x.copy()
     point, step = x[rows], move[rows]
     with np.errstate(all="ignore"):
         for _ in range(CONFIRM_STEPS):
@@ -710,6 +713,13 @@ NUDGES = 8
 NUDGED_ENTRIES = 1_000_000
 
 
+@functools.cache
+def _nudges(n: int) -> np.ndarray:
+    """The factors of :data:`NUDGES` nudged points of ``n`` unknowns."""
+    k, j = np.arange(NUDGES)[:, None], np.arange(n)[None, :]
+    return 1 + ((3 * k + 5 * j) % 7 - 3) * np.finfo(float).eps
+
+
 def _evaluate_with_noise(system: System, x: np.ndarray):
     """Evaluate the residuals and Jacobian entries at each point, and how far
     the residuals move when its unknowns move by a few units in the last
@@ -723,9 +733,7 @@ def _evaluate_with_noise(system: System, x: np.ndarray):
     serves both.
     """
     count, n = x.shape
-    k, j = np.arange(NUDGES)[:, None], np.arange(n)[None, :]
-    factor = 1 + ((3 * k + 5 * j) % 7 - 3) * np.finfo(float).eps
-    nudged = (x[:, None, :] * factor).reshape(-1, n)
+    nudged = (x[:, None, :] * _nudges(n)).reshape(-1, n)
     if len(nudged) * system.nnz <= NUDGED_ENTRIES:
         f, jv = system.evaluate(np.concatenate([x, nudged]))
         f, jv, around = f[:count], jv[:count], f[count:]
@@ -774,6 +782,7 @@ def _svd_step(j: np.ndarray, f: np.ndarray):
     coeff = np.einsum("smk,sm->sk", u[:, :, :k], f) * inv
     step = -np.einsum("skn,sk->sn", vt[:, :k, :], coeff)
 
+    @functools.cache
     def weak(i: int) -> np.ndarray:
         sv = np.zeros(j.shape[2])
         sv[:k] = s[i]
