@@ -307,9 +307,11 @@ def solve_system(
 
     with np.errstate(all="ignore"):  # non-finite values are handled as they come
         x0 = _starting_points(system, settings, low, high, rng)
-        balanced = Balanced(system, equation_weights(system, x0))
+        values = system.evaluate(x0)
+        balanced = Balanced(system, equation_weights(system, x0, values))
         search = _Search(system, balanced, settings, own, lower, upper, low, high)
-        walk = search.round(search.balanced, x0, rng, record_paths, trace, progress)
+        walk = search.round(balanced, x0, rng, record_paths, trace, progress,
+                            start_values=balanced.weigh(*values))
         if settings.all_roots:
             result = search.more_rounds(rng, progress)
         else:
@@ -374,11 +376,15 @@ class _Search:
             polish_early=s.polish and s.polish_early,
         )
 
-    def round(self, target, x0, rng, record_paths=False, trace=0, progress=None):
-        """Descend from ``x0`` on ``target``, polish on the original system."""
+    def round(self, target, x0, rng, record_paths=False, trace=0, progress=None,
+              start_values=None):
+        """Descend from ``x0`` on ``target``, polish on the original system.
+        ``start_values`` are the residuals and Jacobian entries of ``target``
+        at ``x0``, when known."""
         weights = target.weights if isinstance(target, Balanced) else None
         walk = descend(
-            target, self.descent(weights), x0, rng, record_paths, trace, progress
+            target, self.descent(weights), x0, rng, record_paths, trace, progress,
+            start_values,
         )
         ended = _ended(walk.reason)
         if self.settings.polish:

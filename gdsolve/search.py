@@ -309,6 +309,7 @@ class _Walker:
         rng: np.random.Generator,
         record_paths: bool,
         trace_starts: int,
+        start_values: tuple[np.ndarray, np.ndarray] | None,
     ) -> None:
         self.system, self.s, self.rng = _Columns(system), settings, rng
         count = len(x0)
@@ -336,7 +337,10 @@ class _Walker:
             self.near *= float(np.max(settings.weights)) ** 2
 
         x = np.ascontiguousarray(x0.T)
-        f, jac = self.system.evaluate(x)
+        if start_values is None:
+            f, jac = self.system.evaluate(x)
+        else:
+            f, jac = (np.ascontiguousarray(v.T) for v in start_values)
         obj = _objective(f)
         defined = np.isfinite(obj) & np.isfinite(_abs_max(jac))
         self.walk.objective[defined] = obj[defined]
@@ -696,6 +700,7 @@ def descend(
     record_paths: bool = False,
     trace_starts: int = 0,
     progress: Progress | None = None,
+    start_values: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Walk:
     """Run every start downhill until it stops or the budget is spent.
 
@@ -708,12 +713,16 @@ def descend(
         trace_starts: Record a per-iteration trace of this many first starts.
         progress: Called as ``progress(iteration, best objective, running,
             converged)`` every few iterations.
+        start_values: The residuals and Jacobian entries of ``system`` at
+            ``x0`` (one row per start), when already known.
 
     Returns:
         Where each start ended and why.
     """
     with np.errstate(all="ignore"):  # undefined points are handled as they come
-        walker = _Walker(system, settings, x0, rng, record_paths, trace_starts)
+        walker = _Walker(
+            system, settings, x0, rng, record_paths, trace_starts, start_values
+        )
         walk = walker.walk
         iteration = 0
         for iteration in range(settings.max_iter):

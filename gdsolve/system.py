@@ -633,7 +633,10 @@ class Balanced:
 
     def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Evaluate weighted residuals and Jacobian entries at each row of ``x``."""
-        f, jac = self.system.evaluate(x)
+        return self.weigh(*self.system.evaluate(x))
+
+    def weigh(self, f: np.ndarray, jac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weigh residuals and Jacobian entries of the system, one row per point."""
         return f * self.weights, jac * self._jac_weights
 
     def residuals_columns(self, x: np.ndarray) -> np.ndarray:
@@ -648,13 +651,16 @@ class Balanced:
         return f, jac
 
 
-def equation_weights(system: System, x: np.ndarray) -> np.ndarray:
+def equation_weights(
+    system: System, x: np.ndarray, values: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
     """Return weights that give every equation a Jacobian row of typical size one.
 
     The size of each row is its median norm over the points ``x`` where it is
     defined; rows that are zero or undefined everywhere keep weight one.
+    ``values`` are the residuals and Jacobian entries at ``x``, when known.
     """
-    f, jac = system.evaluate(x)
+    f, jac = system.evaluate(x) if values is None else values
     squares = system.row_sums(jac * jac)
     if len(x) == 1:
         size = np.sqrt(squares[0])
