@@ -748,24 +748,25 @@ def _spread(points: list[Solution], count: int) -> list[Solution]:
 
 
 def _start_counts(reasons: np.ndarray, counts: dict[str, int]) -> dict[str, int]:
-    def count(reason: int) -> int:
-        return int(np.count_nonzero(reasons == reason))
-
+    each = np.bincount(reasons, minlength=len(REASONS)).tolist()
     return {
         "used": int(len(reasons)),
-        "converged": count(CONVERGED),
-        "stationary": count(STATIONARY),
-        "budget": count(BUDGET),
-        "diverged": count(DIVERGED),
-        "undefined": count(UNDEFINED),
+        "converged": each[CONVERGED],
+        "stationary": each[STATIONARY],
+        "budget": each[BUDGET],
+        "diverged": each[DIVERGED],
+        "undefined": each[UNDEFINED],
         "saddle": counts["saddle"],
         "moving": counts["moving"],
     }
 
 
+_SETTING_NAMES = tuple(f.name for f in fields(Settings))
+
+
 def _settings_record(settings: Settings, own: dict[str, Any]) -> dict[str, Any]:
     """Every setting as JSON-ready data, the method's defaults filled in."""
-    record = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    record = {name: getattr(settings, name) for name in _SETTING_NAMES}
     record.update(own)
     record["start_points"] = [dict(p) for p in settings.start_points]
     record["box"] = list(settings.box)

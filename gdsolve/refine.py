@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, fields
+from typing import Callable
 
 import numpy as np
 
@@ -571,7 +572,6 @@ def classify(
         solver = _Solver(system)
         move = _gauss_newton(system, solver, jv, f)
 
-        @functools.cache
         def weak(i: int) -> np.ndarray:
             if not np.isfinite(jv[i]).all():
                 return np.empty((0, system.n_unknowns))
@@ -579,6 +579,7 @@ def classify(
 
     else:
         move, weak = _svd_step(system.dense(jv), f)
+    weak = _remembered(weak)
     step = np.abs(move)
     gn = step.max(axis=1, initial=0.0)
 
@@ -615,6 +616,18 @@ def classify(
             reach = _flat_reach(system, x[i], weak(i), level)
             verdict.error = max(verdict.error, reach)
     return verdicts
+
+
+def _remembered(find: Callable[[int], np.ndarray]) -> Callable[[int], np.ndarray]:
+    """Return ``find`` with each point's answer worked out once."""
+    known: dict[int, np.ndarray] = {}
+
+    def recall(i: int) -> np.ndarray:
+        if i not in known:
+            known[i] = find(i)
+        return known[i]
+
+    return recall
 
 
 def _flat_reach(system, x, directions, level) -> float:
@@ -782,7 +795,6 @@ def _svd_step(j: np.ndarray, f: np.ndarray):
     coeff = np.einsum("smk,sm->sk", u[:, :, :k], f) * inv
     step = -np.einsum("skn,sk->sn", vt[:, :k, :], coeff)
 
-    @functools.cache
     def weak(i: int) -> np.ndarray:
         sv = np.zeros(j.shape[2])
         sv[:k] = s[i]
