@@ -56,8 +56,9 @@ STALL_STEPS = 10
 STALL_DROP = 1e-3
 #: Relative tolerance for merging two end points into one solution.
 MERGE_RTOL = 1e-9
-#: A Gauss-Newton step longer than this (relative to the point) means the point
-#: is not at a root even if its residual is small.
+#: A Gauss-Newton step longer than this (relative to the point), or than the
+#: tolerance when that is looser, means the point is not at a root even if
+#: its residual is small.
 STEP_RTOL = 1e-4
 #: The rounding error of an equation's value, relative to the size of its
 #: terms (eight units in the last place).
@@ -504,9 +505,9 @@ def group(
     ``MERGE_RTOL`` of its size (plus 1e-15 of the box width, for points at
     zero), or by less than the points' own accuracy, capped at a thousandth of
     their size. Near zero only that accuracy merges points: the roots ±1e-10
-    of ``x² = 1e-20`` are distinct. Groups come
-    best objective first. The loop runs over groups, each step vectorised over
-    points.
+    of ``x² = 1e-20`` are distinct. Groups come best objective first, and
+    each group's best point first. The loop runs over groups, each step
+    vectorised over points.
     """
     if len(x) == 1:
         return [np.zeros(1, dtype=int)]
@@ -522,7 +523,7 @@ def group(
         tol = MERGE_RTOL * size + 1e-15 * width + own
         members = candidates[(np.abs(x[candidates] - x[best]) <= tol).all(axis=1)]
         left[members] = False
-        groups.append(members)
+        groups.append(np.concatenate([[best], members[members != best]]))
     return groups
 
 
@@ -562,8 +563,9 @@ def classify(
     A root has every ``|Fᵢ|`` within ``tol`` times the size of the terms of
     equation ``i`` (``Σⱼ |∂Fᵢ/∂xⱼ · xⱼ|`` when that is above one), and a
     Gauss-Newton step from it that moves no unknown by more than
-    ``STEP_RTOL`` of its size, or of a hundredth of the box width for an
-    unknown near zero.
+    ``STEP_RTOL`` (or ``tol``, if larger) of its size, or of a hundredth of
+    the box width for an unknown near zero. A loose tolerance lets the
+    descent stop that much farther from the root.
     """
     f, jv, noise = _evaluate_with_noise(system, x)
     if system.nnz == 0:  # no equation has an unknown left: F is one constant
@@ -586,11 +588,20 @@ def classify(
     row_scale = system.row_sums(np.abs(jv) * np.abs(x)[:, system.cols])
     residual = np.abs(f).max(axis=1, initial=0.0)
     is_root = (np.abs(f) <= tol * np.maximum(1.0, row_scale)).all(axis=1)
-    is_root &= (step <= STEP_RTOL * (np.abs(x) + 0.01 * width)).all(axis=1)
+    near = np.abs(x) + 0.01 * width
+    close = (step <= STEP_RTOL * near).all(axis=1)
+    # A tolerance looser than STEP_RTOL lets the descent stop farther out; such
+    # a point is a root only if Newton steps from it take its residuals down to
+    # rounding within that tolerance (a fading asymptote, 2^s + 3^s = 5^s at
+    # s = -60, has residuals at rounding and a long step: it is not).
+    loose = max(STEP_RTOL, tol) * near
+    is_root &= (step <= loose).all(axis=1)
     slack = np.maximum(ROUNDING * np.maximum(1.0, row_scale).max(axis=1), 2 * noise)
-    confirmed, travel = _newton_confirms(system, x, move, f, slack, is_root)
-    is_root &= confirmed
-    gn = np.where(is_root, np.maximum(gn, travel), gn)
+    confirmed, down, reached = _newton_confirms(system, x, move, f, slack, is_root)
+    moved = np.abs(reached - x)
+    moved = np.where(np.isfinite(moved), moved, 0.0)
+    is_root &= confirmed & (close | (down & (moved <= loose).all(axis=1)))
+    gn = np.where(is_root, np.maximum(gn, moved.max(axis=1, initial=0.0)), gn)
     fnorm = np.linalg.norm(f, axis=1)
     downhill = -2 * system.jt_times(jv, f)
     slope = np.abs(downhill)
@@ -689,17 +700,19 @@ def _newton_confirms(system, x, move, f, slack, candidates):
     far the point is from the root.
 
     Returns:
-        Whether each point is confirmed, and the largest change of an unknown
-        over the steps (0 where none was taken).
+        Whether each point is confirmed; whether its steps brought the
+        residuals down to rounding from above it; and the point they reached
+        (the point itself where no step was taken).
     """
     ok = np.ones(len(x), dtype=bool)
+    down = np.zeros(len(x), dtype=bool)
+    reached = x.copy()
     rows = np.flatnonzero(candidates & np.isfinite(move).all(axis=1))
     before = np.abs(f[rows]).max(axis=1)
     keep = before > slack[rows]  # at rounding already: nothing to confirm
     if not keep.any():
-        return ok, np.zeros(len(x))
+        return ok, down, reached
     rows, slack, before = rows[keep], slack[rows[keep]], before[keep]
-    reached = x.copy()
     point, step = x[rows], move[rows]
     with np.errstate(all="ignore"):
         for _ in range(CONFIRM_STEPS):
@@ -712,11 +725,11 @@ def _newton_confirms(system, x, move, f, slack, candidates):
             going = ok[rows] & (size > slack)  # halving, not yet down to rounding
             landed = ok[rows] & np.isfinite(size)
             reached[rows[landed]] = point[landed]
+            down[rows[landed & ~going]] = True
             rows, point, slack = rows[going], point[going], slack[going]
             before = size[going]
             step = _gauss_newton_move(system, jv[going], now[going])
-    travel = np.abs(reached - x).max(axis=1, initial=0.0)
-    return ok, np.where(np.isfinite(travel), travel, 0.0)
+    return ok, down, reached
 
 
 #: Points nudged by a few units in the last place to see the rounding in

@@ -555,3 +555,27 @@ def test_a_low_valley_floor_is_reported_as_one(equations, bottom, height):
     assert floor.kind == "local-minimum"
     assert floor.x == pytest.approx(bottom, abs=1e-6)
     assert floor.objective == pytest.approx(height, rel=1e-6)
+
+
+@pytest.mark.parametrize("tol", [0.01, 0.1, 0.5])
+def test_a_loose_tolerance_without_polishing_still_reports_the_roots(tol):
+    # The descent stops once |x² - 2| <= tol, well away from ±√2; Newton steps
+    # from there reach the roots, and the error says how far they went.
+    result = solve(["x^2 = 2"], polish=False, tol=tol, seed=1)
+    assert result.status == "solved"
+    assert len(result.roots) == 2
+    for root, exact in zip(result.roots, (-math.sqrt(2), math.sqrt(2))):
+        assert abs(root.x[0] - exact) <= 1.01 * root.error
+        assert root.residual <= tol
+
+
+def test_a_loose_tolerance_does_not_make_a_fading_asymptote_a_root():
+    # 2^s + 3^s - 5^s fades to 1e-19 by s = -60 without a root there
+    result = solve(["2^s + 3^s = 5^s"], tol=0.5, seed=1)
+    assert [r.x[0] for r in result.roots] == [pytest.approx(1.0, abs=1e-12)]
+
+
+def test_each_group_is_led_by_its_best_point():
+    x = np.array([[1.0005], [1.0], [1.0003]])
+    groups = group(x, np.full((3, 1), 1e-3), np.array([3e-6, 0.0, 1e-6]), np.ones(1))
+    assert [g.tolist() for g in groups] == [[1, 0, 2]]
