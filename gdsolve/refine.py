@@ -606,7 +606,7 @@ def classify(
     downhill = -2 * system.jt_times(jv, f)
     slope = np.abs(downhill)
     reach = np.abs(x) + 0.01 * width
-    stationary = (slope * reach).sum(axis=1) <= STATIONARY_REL * fnorm**2 + 1e-300
+    stationary = (slope * reach).sum(axis=1) <= STATIONARY_REL * fnorm**2
     stationary |= _no_way_down(system, x, downhill, reach, fnorm**2, ~is_root)
 
     verdicts = []
@@ -669,8 +669,11 @@ def _no_way_down(system, x, downhill, reach, objective, candidates) -> np.ndarra
     rows = np.flatnonzero(candidates & np.isfinite(objective) & (objective > 0))
     if not rows.size:
         return out
-    size = np.linalg.norm(downhill[rows], axis=1)
-    unit = downhill[rows] / np.where(size > 0, size, 1.0)[:, None]
+    # scaled to its largest entry first: the squares of a gradient of 1e-200
+    # underflow, and its norm with them
+    unit = downhill[rows] / np.abs(downhill[rows]).max(axis=1, keepdims=True)
+    size = np.linalg.norm(unit, axis=1)
+    unit = np.where(size[:, None] > 0, unit / size[:, None], 0.0)
     tenths = 10.0 ** -np.arange(13.0)  # reach, a tenth of it, ... a trillionth
     lengths = np.linalg.norm(reach[rows], axis=1)[:, None] * tenths
     probes = x[rows, None, :] + lengths[:, :, None] * unit[:, None, :]

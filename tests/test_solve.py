@@ -579,3 +579,19 @@ def test_each_group_is_led_by_its_best_point():
     x = np.array([[1.0005], [1.0], [1.0003]])
     groups = group(x, np.full((3, 1), 1e-3), np.array([3e-6, 0.0, 1e-6]), np.ones(1))
     assert [g.tolist() for g in groups] == [[1, 0, 2]]
+
+
+@pytest.mark.parametrize(
+    "equations, roots",
+    [(["2^s + 3^s = 5^s"], [1.0]), (["exp(-x^2) = 0"], [])],
+)
+def test_a_search_for_every_root_does_not_call_fading_tails_valley_floors(
+    equations, roots
+):
+    # Deflation sends starts hundreds of units out, where the objective is
+    # 1e-250 and its gradient so small that its squares underflow; still
+    # there is a way down, so they are not valley floors.
+    result = solve(equations, seed=1, all_roots=True)
+    assert [s.kind for s in result.solutions] == ["root"] * len(roots)
+    assert [r.x[0] for r in result.roots] == [pytest.approx(v, abs=1e-12) for v in roots]
+    assert result.reason in (None, "unsettled")
