@@ -24,9 +24,19 @@ app = typer.Typer(
 )
 
 
+class _Results(Console):
+    """A console for results whose reader may go away (``| head``): that is
+    left to the command, which stops quietly with exit code 0, instead of
+    Rich's own exit code 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def stdout() -> Console:
     """The console for results."""
-    return Console(soft_wrap=True)
+    return _Results(soft_wrap=True)
 
 
 def stderr() -> Console:
