@@ -870,6 +870,13 @@ def _find_saddles(system, x, verdicts, lower, upper) -> None:
             verdicts[r].flat = True
 
 
+#: Most Levenberg-Marquardt steps polishing a point stepped off a root back:
+#: onto a curve of solutions they return in a few (a halving per step
+#: even where the curve is singular); toward an isolated singular root they
+#: crawl, and need not arrive.
+DIMENSION_STEPS = 30
+
+
 def _find_dimensions(system, x, weak, verdicts, lower, upper) -> None:
     """For roots with a nearly singular Jacobian, test whether solutions continue.
 
@@ -887,7 +894,7 @@ def _find_dimensions(system, x, weak, verdicts, lower, upper) -> None:
             owners.append((i, h))
     if not tests:
         return
-    back = polish(system, np.array(tests), lower, upper)
+    back = polish(system, np.array(tests), lower, upper, steps=DIMENSION_STEPS)
     _, jv = system.evaluate(back.x)
     flat = ~np.abs(jv).any(axis=1) if jv.shape[1] else np.ones(len(back.x), bool)
     for (i, h), test, point, f, constant in zip(owners, tests, back.x, back.f, flat):

@@ -490,19 +490,22 @@ class _Walker:
         new_f, new_jac = self.system.evaluate(new_x)
         new_obj = _objective(new_f)
         bad = ~(new_obj <= reference - drop * t)
-        halved = bad.copy()
-        for _ in range(HALVINGS // FAN):
-            if not bad.any():
-                break
-            cols = np.flatnonzero(bad)
-            ends = self._halvings(cols, t, step, reference, drop)
-            new_x[:, cols], new_f[:, cols], new_obj[cols], found = ends
-            bad[cols] = ~found
-        halved &= ~bad
-        if halved.any():
-            new_jac[:, halved] = self.system.evaluate(new_x[:, halved])[1]
+        failed = bool(bad.any())
+        if failed:
+            halved = bad.copy()
+            for _ in range(HALVINGS // FAN):
+                cols = np.flatnonzero(bad)
+                ends = self._halvings(cols, t, step, reference, drop)
+                new_x[:, cols], new_f[:, cols], new_obj[cols], found = ends
+                bad[cols] = ~found
+                failed = bool(bad.any())
+                if not failed:
+                    break
+            halved &= ~bad
+            if halved.any():
+                new_jac[:, halved] = self.system.evaluate(new_x[:, halved])[1]
         self.slot = (self.slot + 1) % MEMORY
-        if bad.any():  # these starts found no step down
+        if failed:  # these starts found no step down
             t[bad] = 0.0
             self.step = np.where(bad, self.step, t)
             self.recent[self.slot] = np.where(bad, self.obj, new_obj)
@@ -603,8 +606,7 @@ class _Walker:
         if early and _polish_now(iteration + 1):
             walking = ~(converged | diverged)
             if walking.any():
-                steps = EARLY_STEPS
-                converged |= self._polish(walking, steps)
+                converged |= self._polish(walking, EARLY_STEPS)
         if (iteration + 1) % STALL_WINDOW == 0:
             stuck |= self.window - self.obj <= STALL_RATIO * self.window
             self.window = self.obj.copy()
@@ -635,6 +637,8 @@ class _Walker:
         w.iterations[ids], w.reason[ids] = iterations, reasons
         self.lowest = min(self.lowest, float(self.obj[done].min()))
         keep = ~done
+        if not keep.any():  # the last starts left: empty views will do
+            keep = slice(0, 0)
         for name in _PER_START:
             setattr(self, name, getattr(self, name)[..., keep])
         self.state = _take(self.state, keep)
