@@ -246,6 +246,7 @@ class _Columns:
         self._own = hasattr(system, "evaluate_columns")
         self._few = len(self.rows) <= FEW_ENTRIES
         self._plan: list[tuple[int, int, int, bool]] | None = None
+        self._empty: list[int] = []  # unknowns without entries, found with the plan
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         if self._own:
@@ -283,13 +284,16 @@ class _Columns:
             for k, (i, j) in enumerate(zip(self.rows.tolist(), self.cols.tolist())):
                 self._plan.append((k, i, j, j not in seen))
                 seen.add(j)
-        out = np.zeros((self.n, jac.shape[1]))
+            self._empty = [j for j in range(self.n) if j not in seen]
+        out = np.empty((self.n, jac.shape[1]))
         for k, i, j, first in self._plan:
             factor = other[k] if by_entry else other[i]
             if first:
                 np.multiply(jac[k], factor, out=out[j])
             else:
                 out[j] += jac[k] * factor
+        if self._empty:
+            out[self._empty] = 0.0
         return out
 
 
@@ -478,7 +482,7 @@ class _Walker:
         length = _dot(moved, scaling) * 2.0 if scaling is not None else moved.sum(0)
         bb = length / np.where(curvature > 0, curvature, np.inf)
         t = np.where(bb > 0, bb, np.minimum(self.step * 2.0, 1.0))
-        t = np.minimum(np.maximum(t, 1e-10, out=t), 1e6, out=t)
+        t = np.clip(t, 1e-10, 1e6, out=t)
         self.last_x, self.last_gradient = self.x.copy(), gradient
 
         step = self._limit(-d)
@@ -574,11 +578,11 @@ class _Walker:
 
     def _limit(self, step: np.ndarray) -> np.ndarray:
         """Cap each coordinate of a step at the width of the search box."""
-        return np.minimum(np.maximum(step, -self.width), self.width)
+        return np.clip(step, -self.width, self.width)
 
     def _inside(self, x: np.ndarray) -> np.ndarray:
         """Project points onto the bounds (only when there are any)."""
-        return np.minimum(np.maximum(x, self.lower), self.upper) if self.bounded else x
+        return np.clip(x, self.lower, self.upper) if self.bounded else x
 
     def _try(self, step: np.ndarray, t: np.ndarray, starts: np.ndarray | None = None):
         x = self.x if starts is None else self.x[:, starts]
