@@ -78,7 +78,8 @@ def summary_line(result: SolveResult) -> str:
         f"iterations, {result.seconds:.2f} s; descent: " + ", ".join(descent)
     )
     if after:
-        line += "; after polishing, not reported: " + ", ".join(after)
+        judged = "after polishing" if result.settings.get("polish", True) else "judged"
+        line += f"; {judged}, not reported: " + ", ".join(after)
     return line
 
 

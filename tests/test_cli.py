@@ -495,3 +495,11 @@ def test_a_closed_standard_output_says_so_whatever_is_asked_of_it():
     for use in (lambda: closed.write("x"), closed.fileno):
         with pytest.raises(OSError, match="standard output is closed"):
             use()
+
+
+@pytest.mark.parametrize("polish, words", [([], "after polishing"), (["--no-polish"], "judged")])
+def test_the_summary_says_how_unreported_starts_were_judged(cli, polish, words):
+    # exp(-x²) only fades as x grows: every start is still moving, which is
+    # found after polishing only when there was any
+    result = cli("solve", "exp(-x^2) = 0", "--seed", "1", *polish)
+    assert f"; {words}, not reported: " in result.stderr
