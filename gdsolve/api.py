@@ -684,7 +684,9 @@ def _judge(search: _Search, system, points: np.ndarray, error: np.ndarray):
     reps = np.array([points[g[0]] for g in groups]).reshape(-1, system.n_unknowns)
     tol, lower, upper = search.settings.tol, search.lower, search.upper
     verdicts = (
-        classify(system, reps, tol, lower, upper, search.width) if len(reps) else []
+        classify(system, reps, tol, lower, upper, search.width, search.balanced.weights)
+        if len(reps)
+        else []
     )
     kept, counts = [], {"saddle": 0, "moving": 0}
     for members, rep, verdict in zip(groups, reps, verdicts):

@@ -557,6 +557,7 @@ def classify(
     lower: np.ndarray,
     upper: np.ndarray,
     width: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> list[Verdict]:
     """Say what each distinct point is: root, valley floor, saddle or moving.
 
@@ -566,6 +567,11 @@ def classify(
     ``STEP_RTOL`` (or ``tol``, if larger) of its size, or of a hundredth of
     the box width for an unknown near zero. A loose tolerance lets the
     descent stop that much farther from the root.
+
+    ``weights`` (one per equation, see :func:`gdsolve.system.equation_weights`)
+    give every equation the same say in which directions are nearly null at
+    a root: ``1e8·(y - x²) = 0, 1 - x = 0`` has none, though its Jacobian's
+    singular values are 1e8 apart.
     """
     f, jv, noise = _evaluate_with_noise(system, x)
     if system.nnz == 0:  # no equation has an unknown left: F is one constant
@@ -580,7 +586,9 @@ def classify(
             return weak_directions(solver.gram, jv[i], WEAK_RELATIVE)
 
     else:
-        move, weak = _svd_step(system.dense(jv), f)
+        j = system.dense(jv)
+        weighed = (j, f) if weights is None else (j * weights[:, None], f * weights)
+        move, weak = _svd_step(*weighed)
     weak = _remembered(weak)
     step = np.abs(move)
     gn = step.max(axis=1, initial=0.0)

@@ -595,3 +595,12 @@ def test_a_search_for_every_root_does_not_call_fading_tails_valley_floors(
     assert [s.kind for s in result.solutions] == ["root"] * len(roots)
     assert [r.x[0] for r in result.roots] == [pytest.approx(v, abs=1e-12) for v in roots]
     assert result.reason in (None, "unsettled")
+
+
+def test_equations_of_very_different_scales_leave_no_nearly_null_direction():
+    # The Jacobian at (1, 1) has singular values 2.2e8 and 0.45; weighed
+    # equation by equation, neither direction is nearly null, so the root is
+    # exact and says so (its error was 2e-8, read off the small one).
+    (root,) = solve(["1e8*(y - x^2) = 0", "1 - x = 0"], seed=1).roots
+    assert root.x == [1.0, 1.0]
+    assert root.error <= 1e-15
