@@ -23,6 +23,7 @@ matrices (:mod:`gdsolve.sparse`); the others with dense Jacobians.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, fields
 from typing import Callable
 
@@ -379,7 +380,8 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
         f[:] = np.inf
         return Polished(x[None], f[None], error[None], np.ones(1, dtype=bool))
     j = solver.jacobian(jac[None])[0]
-    scale = _floored(np.einsum("mn,mn->n", j, j)[None])[0]
+    scale = np.zeros(len(x))
+    _raise_scale(scale, j)
     damping, growth = FIRST_DAMPING, 2.0
     bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
     settled = False
@@ -406,10 +408,10 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
         if ot == obj:  # see _polish_batch: a flatter point is progress too
             jt = solver.jacobian(jact[None])[0]
             better = np.abs(jt.T @ ft).max(initial=0.0) < np.abs(g).max(initial=0.0)
-        if better and np.isfinite(ot) and np.isfinite(jact).all():
+        if better and math.isfinite(ot) and np.isfinite(jact).all():
             jt = solver.jacobian(jact[None])[0] if jt is None else jt
             x, f, obj, j = trial, ft, ot, jt
-            scale = np.maximum(scale, _floored(np.einsum("mn,mn->n", j, j)[None])[0])
+            _raise_scale(scale, j)
             damping *= max(1 / 3, 1 - (2 * min(max(ratio, 0.0), 1.0) - 1) ** 3)
             growth = 2.0
         else:
@@ -423,6 +425,14 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
             settled = True
             break
     return Polished(x[None], f[None], error[None], np.array([settled]))
+
+
+def _raise_scale(scale: np.ndarray, j: np.ndarray) -> None:
+    """Raise ``scale`` in place to the floored ``diag(JᵀJ)`` of the dense ``j``
+    where that is larger (as :meth:`_Solver.column_scale` for one point)."""
+    columns = np.einsum("mn,mn->n", j, j)
+    np.maximum(scale, columns, out=scale)
+    np.maximum(scale, 1e-12 * columns.max(initial=0.0) + 1e-200, out=scale)
 
 
 def _at_rounding(solver: _Solver, j: np.ndarray, f: np.ndarray, x: np.ndarray):
