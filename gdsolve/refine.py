@@ -892,7 +892,7 @@ def _find_saddles(system, x, verdicts, lower, upper) -> None:
 #: onto a curve of solutions they return in a few (a halving per step
 #: even where the curve is singular); toward an isolated singular root they
 #: crawl, and need not arrive.
-DIMENSION_STEPS = 30
+DIMENSION_STEPS = 15
 
 
 def _find_dimensions(system, x, weak, verdicts, lower, upper) -> None:
