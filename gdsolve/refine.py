@@ -889,9 +889,10 @@ def _find_saddles(system, x, verdicts, lower, upper) -> None:
 
 
 #: Most Levenberg-Marquardt steps polishing a point stepped off a root back:
-#: onto a curve of solutions they return in a few (a halving per step
-#: even where the curve is singular); toward an isolated singular root they
-#: crawl, and need not arrive.
+#: onto a curve of solutions they return in a few, and even where the curve is
+#: singular (``(x - y)^2 = 0``) each step halves the way left, so 15 bring a
+#: step of 1e-3 within 3e-8, where the residuals are down to 1e-15; toward an
+#: isolated singular root they crawl, and need not arrive.
 DIMENSION_STEPS = 15
 
 
