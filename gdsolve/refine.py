@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Callable
 
 import numpy as np
 
@@ -295,7 +295,10 @@ def _times(system: System, jac: np.ndarray, v: np.ndarray) -> np.ndarray:
 def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
     """Levenberg-Marquardt with Nielsen's damping update, all points at once."""
     x = x.copy()
-    f, jac = system.evaluate(x) if values is None else (values[0].copy(), values[1].copy())
+    if values is None:
+        f, jac = system.evaluate(x)
+    else:
+        f, jac = values[0].copy(), values[1].copy()
     ok = np.isfinite(jac).all(axis=1)
     j = solver.jacobian(jac)
     obj = np.einsum("sm,sm->s", f, f)
@@ -332,7 +335,8 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
         # makes the gradient smaller is still progress.
         level = ot == objr
         if level.any():
-            better |= level & (_gradient_size(solver, jt, ft) < _gradient_size(solver, jr, fr))
+            flatter = _gradient_size(solver, jt, ft) < _gradient_size(solver, jr, fr)
+            better |= level & flatter
         better &= np.isfinite(ot) & np.isfinite(jact).all(axis=1)
 
         if better.all():
@@ -353,7 +357,8 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
             stay = active[~better]
             settled[~better] |= _at_rounding(solver, j[stay], f[stay], x[stay])
         if progress is not None:
-            settled |= progress.stalled(k, active, obj[active], np.abs(delta).max(axis=1))
+            length = np.abs(delta).max(axis=1)
+            settled |= progress.stalled(k, active, obj[active], length)
         done[active[settled]] = True
         active = active[~settled]
     f[~ok] = np.inf
@@ -376,7 +381,7 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
     f, jac = f[0].copy(), jac[0]
     error = np.full(len(x), np.inf)
     obj = float(f @ f)
-    if not (np.isfinite(obj) and np.isfinite(jac).all()):
+    if not (math.isfinite(obj) and np.isfinite(jac).all()):
         f[:] = np.inf
         return Polished(x[None], f[None], error[None], np.ones(1, dtype=bool))
     j = solver.jacobian(jac[None])[0]

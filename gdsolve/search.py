@@ -278,7 +278,7 @@ class _Columns:
 
     def _sum_entries(self, jac: np.ndarray, other: np.ndarray, by_entry: bool):
         """Sum ``jac[k]·other[k or its equation]`` into each entry's column."""
-        if self._plan is None:  # (entry, its equation, its unknown, first in its column)
+        if self._plan is None:  # (entry, its equation, its unknown, first in column)
             seen: set[int] = set()
             self._plan = []
             for k, (i, j) in enumerate(zip(self.rows.tolist(), self.cols.tolist())):

@@ -64,7 +64,8 @@ class EntrySums:
     def __init__(self, rows, cols, n_equations: int, n_unknowns: int) -> None:
         self._parts = {}
         small = len(rows) * max(n_equations, n_unknowns) <= GATHER_LIMIT
-        for name, index, size in (("row", rows, n_equations), ("col", cols, n_unknowns)):
+        parts = (("row", rows, n_equations), ("col", cols, n_unknowns))
+        for name, index, size in parts:
             order = np.argsort(index, kind="stable")
             ids, starts = np.unique(index[order], return_index=True)
             gather = None
@@ -662,14 +663,16 @@ def equation_weights(
     """
     f, jac = system.evaluate(x) if values is None else values
     squares = system.row_sums(jac * jac)
+    squares[~np.isfinite(squares)] = np.nan
     if len(x) == 1:
         size = np.sqrt(squares[0])
-    else:
-        squares[~np.isfinite(squares)] = np.nan
+    elif len(x):
         ordered = np.sort(squares, axis=0)  # undefined values sort last
         defined = np.count_nonzero(np.isfinite(squares), axis=0)
         middle = np.maximum(defined - 1, 0) // 2
-        size = np.sqrt(ordered[middle, np.arange(system.n_equations)]) if len(x) else middle
+        size = np.sqrt(ordered[middle, np.arange(system.n_equations)])
+    else:
+        size = np.zeros(system.n_equations)
     usable = np.isfinite(size) & (size > 0)
     weights = np.ones(system.n_equations)
     weights[usable] = np.minimum(np.maximum(1.0 / size[usable], 1e-8), 1e8)
