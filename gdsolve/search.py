@@ -186,6 +186,8 @@ _NARROW = 8
 
 
 def _row_by_row(a: np.ndarray) -> bool:
+    """Tell whether a column-wise maximum of ``a`` runs row by row: few rows
+    of many starts each, where one call per row beats one reduction."""
     return len(a) <= _NARROW and a.shape[1] >= _MANY_STARTS
 
 
