@@ -619,6 +619,14 @@ def classify(
     # s = -60, has residuals at rounding and a long step: it is not).
     loose = max(STEP_RTOL, tol) * near
     is_root &= (step <= loose).all(axis=1)
+    # Each equation on its own must be as close to holding: one whose value
+    # is small only because it fades with its whole row (exp(-x²) at x = 7,
+    # beside y = 1) is |Fᵢ| / ‖∂Fᵢ‖ = 1/14 away from its zeros, a distance
+    # the step above hides, the smallest singular values being dropped.
+    sensitivity = np.sqrt(system.row_sums(jv * jv))
+    with np.errstate(all="ignore"):
+        away = np.where(f == 0, 0.0, np.abs(f) / sensitivity)
+    is_root &= (away <= loose.max(axis=1, keepdims=True)).all(axis=1)
     slack = np.maximum(ROUNDING * np.maximum(1.0, row_scale).max(axis=1), 2 * noise)
     confirmed, down, reached = _newton_confirms(system, x, move, f, slack, is_root)
     moved = np.abs(reached - x)
@@ -727,8 +735,11 @@ def _newton_confirms(system, x, move, f, slack, candidates):
 
     Returns:
         Whether each point is confirmed; whether its steps brought the
-        residuals down to rounding from above it; and the point they reached
-        (the point itself where no step was taken).
+        residuals down to rounding from above it and then came to rest (the
+        step from where they landed is less than half the first: on the way
+        along a fading tail, such as ``exp(-x²)`` as ``x`` grows, every step
+        is as long as the last); and the point they reached (the point
+        itself where no step was taken).
     """
     ok = np.ones(len(x), dtype=bool)
     down = np.zeros(len(x), dtype=bool)
@@ -740,6 +751,7 @@ def _newton_confirms(system, x, move, f, slack, candidates):
         return ok, down, reached
     rows, slack, before = rows[keep], slack[rows[keep]], before[keep]
     point, step = x[rows], move[rows]
+    first = np.abs(step).max(axis=1)
     with np.errstate(all="ignore"):
         for _ in range(CONFIRM_STEPS):
             if not rows.size:
@@ -748,13 +760,14 @@ def _newton_confirms(system, x, move, f, slack, candidates):
             now, jv = system.evaluate(point)
             size = np.abs(now).max(axis=1)
             ok[rows] = (size <= 0.5 * before + slack) | ~np.isfinite(size)
-            going = ok[rows] & (size > slack)  # halving, not yet down to rounding
             landed = ok[rows] & np.isfinite(size)
             reached[rows[landed]] = point[landed]
-            down[rows[landed & ~going]] = True
+            step = _gauss_newton_move(system, jv, now)
+            going = ok[rows] & (size > slack)  # halving, not yet down to rounding
+            rest = landed & ~going
+            down[rows[rest]] = np.abs(step[rest]).max(axis=1) <= 0.5 * first[rest]
             rows, point, slack = rows[going], point[going], slack[going]
-            before = size[going]
-            step = _gauss_newton_move(system, jv[going], now[going])
+            before, first, step = size[going], first[going], step[going]
     return ok, down, reached
 
 

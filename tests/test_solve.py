@@ -604,3 +604,25 @@ def test_equations_of_very_different_scales_leave_no_nearly_null_direction():
     (root,) = solve(["1e8*(y - x^2) = 0", "1 - x = 0"], seed=1).roots
     assert root.x == [1.0, 1.0]
     assert root.error <= 1e-15
+
+
+@pytest.mark.parametrize(
+    "equations, roots",
+    [(["exp(-x^2) = 0", "y = 1"], []),
+     (["tanh(x) = 1", "y = 2"], []),
+     (["2^s + 3^s = 5^s", "t = 0"], [(1.0, 0.0)])],
+)
+def test_a_fading_equation_beside_a_plain_one_has_no_roots_in_its_tail(equations, roots):
+    # The plain equation's row dwarfs the fading one's, whose residual is
+    # then small only because it fades: not a root, and not a curve of them.
+    result = solve(equations, seed=1)
+    assert result.dimension == 0
+    assert same_points([r.x for r in result.roots], roots, tol=1e-12)
+
+
+@pytest.mark.parametrize("equation", ["exp(-x^2) = 0", "tanh(x) = 1"])
+def test_a_loose_tolerance_without_polishing_finds_no_root_in_a_fading_tail(equation):
+    # Newton steps from the tail bring the residual below rounding, but each
+    # step is as long as the last: they run off, they do not arrive.
+    result = solve([equation], polish=False, tol=0.5, seed=1)
+    assert result.roots == []
