@@ -586,7 +586,10 @@ def classify(
     ``weights`` (one per equation, see :func:`gdsolve.system.equation_weights`)
     give every equation the same say in which directions are nearly null at
     a root: ``1e8·(y - x²) = 0, 1 - x = 0`` has none, though its Jacobian's
-    singular values are 1e8 apart.
+    singular values are 1e8 apart. An equation's row at the point, when
+    larger than its typical size, counts instead (the weights come from the
+    starts, where a product of 30 unknowns of 0.5 is a billion times smaller
+    than at its root).
     """
     f, jv, noise = _evaluate_with_noise(system, x)
     if system.nnz == 0:  # no equation has an unknown left: F is one constant
@@ -602,8 +605,13 @@ def classify(
 
     else:
         j = system.dense(jv)
-        weighed = (j, f) if weights is None else (j * weights[:, None], f * weights)
-        move, weak = _svd_step(*weighed)
+        if weights is not None:
+            # an equation's size is its typical one, or its size here if
+            # larger: a row that vanishes here (a double root) stays small
+            size = np.maximum(1.0 / weights, np.sqrt(system.row_sums(jv * jv)))
+            size = np.where(np.isfinite(size) & (size > 0), size, 1.0)
+            j, f_weighed = j / size[:, :, None], f / size
+        move, weak = _svd_step(j, f if weights is None else f_weighed)
     weak = _remembered(weak)
     step = np.abs(move)
     gn = step.max(axis=1, initial=0.0)

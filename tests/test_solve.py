@@ -626,3 +626,26 @@ def test_a_loose_tolerance_without_polishing_finds_no_root_in_a_fading_tail(equa
     # step is as long as the last: they run off, they do not arrive.
     result = solve([equation], polish=False, tol=0.5, seed=1)
     assert result.roots == []
+
+
+def test_an_equation_far_larger_at_the_root_than_at_the_start_makes_no_weak_direction(
+    monkeypatch,
+):
+    # The product of 30 unknowns is 1e-9 at the start (all 0.5) and 1 at the
+    # root (all 1): judged by its size at the start it would dwarf the other
+    # rows there and leave 29 spurious nearly null directions to test.
+    from gdsolve import refine
+    from gdsolve.system import equation_weights
+
+    names = [f"x{i}" for i in range(1, 31)]
+    total = " + ".join(names)
+    equations = [f"{v} + {total} = 31" for v in names[:-1]] + ["*".join(names) + " = 1"]
+    system = prepare(equations, variables=names)
+    weights = equation_weights(system, np.full((1, 30), 0.5))
+    tested = []
+    monkeypatch.setattr(refine, "polish", lambda *a, **k: tested.append(a[1]) or None)
+    free = np.full(30, np.inf)
+    (verdict,) = refine.classify(system, np.ones((1, 30)), 1e-10, -free, free,
+                                 np.full(30, 20.0), weights)
+    assert verdict.kind == "root" and verdict.dimension == 0
+    assert tested == []
