@@ -594,6 +594,7 @@ def classify(
     f, jv, noise = _evaluate_with_noise(system, x)
     if system.nnz == 0:  # no equation has an unknown left: F is one constant
         return _constant(system, f)
+    sensitivity = np.sqrt(system.row_sums(jv * jv))  # ‖∂Fᵢ‖ per equation
     if is_sparse(system):
         solver = _Solver(system)
         move = _gauss_newton(system, solver, jv, f)
@@ -604,14 +605,13 @@ def classify(
             return weak_directions(solver.gram, jv[i], WEAK_RELATIVE)
 
     else:
-        j = system.dense(jv)
+        # an equation's size is its typical one, or its size here if larger:
+        # a row that vanishes here (a double root) stays small
+        size = np.ones_like(f)
         if weights is not None:
-            # an equation's size is its typical one, or its size here if
-            # larger: a row that vanishes here (a double root) stays small
-            size = np.maximum(1.0 / weights, np.sqrt(system.row_sums(jv * jv)))
+            size = np.maximum(1.0 / weights, sensitivity)
             size = np.where(np.isfinite(size) & (size > 0), size, 1.0)
-            j, f_weighed = j / size[:, :, None], f / size
-        move, weak = _svd_step(j, f if weights is None else f_weighed)
+        move, weak = _svd_step(system.dense(jv) / size[:, :, None], f / size)
     weak = _remembered(weak)
     step = np.abs(move)
     gn = step.max(axis=1, initial=0.0)
@@ -631,7 +631,6 @@ def classify(
     # is small only because it fades with its whole row (exp(-x²) at x = 7,
     # beside y = 1) is |Fᵢ| / ‖∂Fᵢ‖ = 1/14 away from its zeros, a distance
     # the step above hides, the smallest singular values being dropped.
-    sensitivity = np.sqrt(system.row_sums(jv * jv))
     with np.errstate(all="ignore"):
         away = np.where(f == 0, 0.0, np.abs(f) / sensitivity)
     is_root &= (away <= loose.max(axis=1, keepdims=True)).all(axis=1)
@@ -644,9 +643,8 @@ def classify(
     fnorm = np.linalg.norm(f, axis=1)
     downhill = -2 * system.jt_times(jv, f)
     slope = np.abs(downhill)
-    reach = np.abs(x) + 0.01 * width
-    stationary = (slope * reach).sum(axis=1) <= STATIONARY_REL * fnorm**2
-    stationary |= _no_way_down(system, x, downhill, reach, fnorm**2, ~is_root)
+    stationary = (slope * near).sum(axis=1) <= STATIONARY_REL * fnorm**2
+    stationary |= _no_way_down(system, x, downhill, near, fnorm**2, ~is_root)
 
     verdicts = []
     for i in range(len(x)):
