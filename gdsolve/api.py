@@ -628,7 +628,9 @@ def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveRes
             f"polishing takes {batch} starts at a time so that their dense "
             f"{system.n_equations}x{system.n_unknowns} Jacobians fit in memory"
         )
-    if status == "no-root-found" and np.isfinite(search.high - search.low).all():
+    drawn = settings.starts or settings.all_roots  # some starts were random
+    boxed = np.isfinite(search.high - search.low).all()
+    if status == "no-root-found" and drawn and boxed:
         low, high = search.low.min(), search.high.max()
         result.warnings.append(
             f"random starts were drawn between {low:g} and {high:g}; a root far "
@@ -642,10 +644,13 @@ def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveRes
         # basins too small for any start to have landed in
         lonely = sum(1 for r in roots if r.starts == 1)
         if lonely:
+            which = f"{lonely} of {len(roots)} roots were"
+            if len(roots) == 1:
+                which = "the root was"
             result.warnings.append(
-                f"{lonely} of {len(roots)} roots were reached by a single start, "
-                "so roots with small basins may have been missed; --all keeps "
-                "searching until rounds find nothing new"
+                f"{which} reached by a single start, so roots with small basins "
+                "may have been missed; --all keeps searching until rounds find "
+                "nothing new"
             )
     return result
 
@@ -785,7 +790,8 @@ def _message(result: SolveResult) -> str:
     if result.status == "not-isolated":
         return (
             f"the solutions are not isolated: they form a set of dimension "
-            f"{result.dimension}; {len(result.roots)} sample points are listed"
+            f"{result.dimension}; {_count(len(result.roots), 'sample point')} "
+            f"{'is' if len(result.roots) == 1 else 'are'} listed"
         )
     best = result.best
     why = NO_ROOT_REASONS[result.reason]
@@ -799,6 +805,10 @@ def _message(result: SolveResult) -> str:
         f"no real root found: {why}; the smallest sum of squared residuals is "
         f"{height} at {at}"
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _reason(result: SolveResult, floors: list[Solution], starts: dict[str, int]) -> str:

@@ -649,3 +649,15 @@ def test_an_equation_far_larger_at_the_root_than_at_the_start_makes_no_weak_dire
                                  np.full(30, 20.0), weights)
     assert verdict.kind == "root" and verdict.dimension == 0
     assert tested == []
+
+
+def test_notes_speak_of_what_happened_and_count_in_good_grammar():
+    # one given start and no random ones: no note about where random starts
+    # were drawn; one root from one of many starts; one sample of a line
+    alone = solve(["x^2 + 1 = 0"], start_points=[{"x": 1.0}], starts=0, seed=1)
+    assert alone.status == "no-root-found"
+    assert not any("random starts were drawn" in w for w in alone.warnings)
+    once = solve(["(x-1)^2 = 0"], polish=False, tol=0.01, seed=1)
+    assert "the root was reached by a single start" in " ".join(once.warnings)
+    line = solve(["x + y = 1"], start_points=[{"x": 1.0, "y": 0.0}], starts=0, seed=1)
+    assert line.message.endswith("1 sample point is listed")
