@@ -49,6 +49,7 @@ class DeflatedSystem:
         self.n_equations, self.n_unknowns = system.n_equations, system.n_unknowns
         self.rows = np.repeat(np.arange(self.n_equations), self.n_unknowns)
         self.cols = np.tile(np.arange(self.n_unknowns), self.n_equations)
+        self.nnz = len(self.rows)
         self.sums = EntrySums(self.rows, self.cols, self.n_equations, self.n_unknowns)
 
     def _factor(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

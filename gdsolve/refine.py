@@ -339,15 +339,17 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
             better |= level & flatter
         better &= np.isfinite(ot) & np.isfinite(jact).all(axis=1)
 
+        shrink = np.maximum(1 / 3, 1 - (2 * np.clip(ratio, 0, 1) - 1) ** 3)
+        shrink *= np.sqrt(np.divide(ot, objr, out=np.ones_like(ot), where=better))
+        raised = np.maximum(damping[rows], FIRST_DAMPING) * growth[rows]
+        damping[rows] = np.where(better, damping[rows] * shrink, raised)
+        growth[rows] = np.where(better, 2.0, growth[rows] * 2)
         if better.all():
             acc, took = rows, slice(None)
         else:
             acc, took = active[better], better
         x[acc], f[acc], obj[acc], j[acc] = trial[took], ft[took], ot[took], jt[took]
         scale[acc] = np.maximum(scale[acc], solver.column_scale(jt[took]))
-        shrink = np.maximum(1 / 3, 1 - (2 * np.clip(ratio, 0, 1) - 1) ** 3)
-        damping[rows] *= np.where(better, shrink, growth[rows])
-        growth[rows] = np.where(better, 2.0, growth[rows] * 2)
 
         # Each coordinate is refined to its own relative precision, so a root
         # at 1e-12 is as accurate as one at 1.
@@ -415,12 +417,13 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
             better = np.abs(jt.T @ ft).max(initial=0.0) < np.abs(g).max(initial=0.0)
         if better and math.isfinite(ot) and np.isfinite(jact).all():
             jt = solver.jacobian(jact[None])[0] if jt is None else jt
+            damping *= max(1 / 3, 1 - (2 * min(max(ratio, 0.0), 1.0) - 1) ** 3)
+            damping *= math.sqrt(ot / obj)
             x, f, obj, j = trial, ft, ot, jt
             _raise_scale(scale, j)
-            damping *= max(1 / 3, 1 - (2 * min(max(ratio, 0.0), 1.0) - 1) ** 3)
             growth = 2.0
         else:
-            damping *= growth
+            damping = max(damping, FIRST_DAMPING) * growth
             growth *= 2
             if _at_rounding(solver, j[None], f[None], x[None])[0]:
                 settled = True
@@ -442,10 +445,22 @@ def _raise_scale(scale: np.ndarray, j: np.ndarray) -> None:
 
 def _at_rounding(solver: _Solver, j: np.ndarray, f: np.ndarray, x: np.ndarray):
     """Tell which points have every residual within the rounding of its
-    equation's terms: a step from there can only move within that rounding,
-    so a point whose step was just rejected has settled."""
-    scale = np.maximum(1.0, solver.times(np.abs(j), np.abs(x)))
-    return (np.abs(f) <= ROUNDING * scale).all(axis=1)
+    equation's values: a step from there can only move within that rounding,
+    so a point whose step was just rejected has settled.
+
+    The rounding is that of the equation's terms, or, for residuals a little
+    above it, the rounding measured by nudging the point (see
+    :func:`_evaluate_with_noise`): a polynomial with large coefficients
+    rounds to far more than its terms near a root.
+    """
+    scale = ROUNDING * np.maximum(1.0, solver.times(np.abs(j), np.abs(x)))
+    size = np.abs(f)
+    out = (size <= scale).all(axis=1)
+    near = ~out & (size <= NOISY * scale).all(axis=1)
+    if near.any():
+        noise = _evaluate_with_noise(solver.system, x[near])[2]
+        out[near] = size[near].max(axis=1) <= 2 * noise
+    return out
 
 
 def _gradient_size(solver: _Solver, j: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -777,6 +792,9 @@ def _newton_confirms(system, x, move, f, slack, candidates):
     return ok, down, reached
 
 
+#: Residuals up to this many times the rounding of their terms may be
+#: rounding all the same, which polishing measures before it goes on.
+NOISY = 64
 #: Points nudged by a few units in the last place to see the rounding in
 #: the residuals: each unknown of nudge ``k`` is multiplied by ``1 + s·ε``
 #: with ``s`` between −3 and 3, in a different pattern for each unknown.
@@ -938,9 +956,18 @@ def _find_dimensions(system, x, weak, verdicts, lower, upper) -> None:
     if not tests:
         return
     back = polish(system, np.array(tests), lower, upper, steps=DIMENSION_STEPS)
-    _, jv = system.evaluate(back.x)
-    flat = ~np.abs(jv).any(axis=1) if jv.shape[1] else np.ones(len(back.x), bool)
-    for (i, h), test, point, f, constant in zip(owners, tests, back.x, back.f, flat):
+    # An equation that has faded to rounding (tanh(x) - 1 for large x, whose
+    # derivative 1 - tanh(x)² rounds to zero) holds there without pinning
+    # anything: its row is zero at the root and at every test point around it.
+    # (An equation holding no unknown at all, as 0*x = 0, is an identity.)
+    roots = sorted({i for i, _ in owners})
+    _, jv = system.evaluate(np.concatenate([x[roots], tests]))
+    zero = system.row_sums(np.abs(jv)) == 0
+    zero &= np.bincount(system.rows, minlength=system.n_equations) > 0
+    faded = dict(zip(roots, zero[: len(roots)]))
+    for (i, _), row in zip(owners, zero[len(roots):]):
+        faded[i] = faded[i] & row
+    for (i, h), test, point, f in zip(owners, tests, back.x, back.f):
         # The test stepped h along a unit vector. On a curve of solutions
         # polishing brings it back to the curve right beside it; to another
         # root nearby (the other root of (x-1)(x-1.001)) it has to travel.
@@ -949,9 +976,8 @@ def _find_dimensions(system, x, weak, verdicts, lower, upper) -> None:
         level = 1e3 * max(verdicts[i].residual, 1e-12)
         stays_root = np.isfinite(f).all() and np.abs(f).max() <= level
         stays_root &= bool(beside)
-        if stays_root and moved >= 0.3 * h and constant:
-            # The equations are numerically constant here (every term has
-            # faded to rounding, as tanh(x) - 1 for large x): not a root.
+        if stays_root and moved >= 0.3 * h and faded[i].any():
+            # the equation holds only because it has faded: not a root
             verdicts[i].kind, verdicts[i].dimension = "moving", 0
         elif stays_root and moved >= 0.3 * h and verdicts[i].kind == "root":
             verdicts[i].dimension += 1

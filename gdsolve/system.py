@@ -619,7 +619,7 @@ class Balanced:
     def __init__(self, system: System, weights: np.ndarray) -> None:
         self.system, self.weights = system, weights
         self.names, self.equations = system.names, system.equations
-        self.rows, self.cols = system.rows, system.cols
+        self.rows, self.cols, self.nnz = system.rows, system.cols, system.nnz
         self.n_equations, self.n_unknowns = system.n_equations, system.n_unknowns
         self._jac_weights = weights[system.rows]
         self.sums = system.sums

@@ -236,3 +236,61 @@ def test_polishing_one_point_at_a_time_takes_the_batch_steps(equations, bounds):
         assert alone.x[0] == pytest.approx(together.x[k], rel=1e-9, abs=1e-12)
         assert alone.f[0] == pytest.approx(together.f[k], rel=1e-6, abs=1e-12)
         assert alone.settled[0] == together.settled[k]
+
+
+def _counting_evaluations(system):
+    """Wrap ``system.evaluate`` so that it counts its calls."""
+    calls = []
+    evaluate = system.evaluate
+
+    def counted(x):
+        calls.append(len(x))
+        return evaluate(x)
+
+    system.evaluate = counted
+    return calls
+
+
+@pytest.mark.parametrize(
+    "equations, root",
+    [(["x + y = 2", "x + 1.0001*y = 2.0001"], [1.0, 1.0]),
+     (["x + y + z = 3", "x + 1.001*y + z = 3.001", "x + y + 1.01*z = 3.01"],
+      [1.0, 1.0, 1.0])],
+)
+@pytest.mark.parametrize("start", [0.0, 5.0])
+def test_polishing_solves_a_nearly_singular_linear_system_in_a_few_steps(
+    equations, root, start
+):
+    # The damping shrinks with the residuals, so once the strong directions
+    # are solved the weak one is no longer held back (it took 13-16
+    # evaluations while the damping only shrank by thirds).
+    from gdsolve.refine import polish
+
+    system = prepare(equations)
+    n = system.n_unknowns
+    calls = _counting_evaluations(system)
+    free = np.full(n, np.inf)
+    done = polish(system, np.full((1, n), start), -free, free, steps=100)
+    assert done.x[0] == pytest.approx(root, abs=1e-10)  # condition 4e4: 1e-11
+    assert done.settled[0]
+    assert len(calls) <= 5
+
+
+def test_polishing_stops_at_roots_whose_residuals_round_above_their_terms():
+    # In expanded form T9's values are small differences of terms up to 576:
+    # at its exact roots they round to a few times the terms' rounding, which
+    # polishing now measures instead of taking up to 8 futile steps.
+    import math
+
+    from gdsolve.refine import polish
+
+    system = prepare(["256*x^9 - 576*x^7 + 432*x^5 - 120*x^3 + 9*x = 0"])
+    calls = _counting_evaluations(system)
+    free = np.full(1, np.inf)
+    for k in range(1, 10):
+        root = math.cos((2 * k - 1) * math.pi / 18)
+        calls.clear()
+        done = polish(system, np.array([[root]]), -free, free, steps=100)
+        assert done.settled[0]
+        assert done.x[0, 0] == pytest.approx(root, abs=1e-14)
+        assert len(calls) <= 4

@@ -620,6 +620,16 @@ def test_a_fading_equation_beside_a_plain_one_has_no_roots_in_its_tail(equations
     assert same_points([r.x for r in result.roots], roots, tol=1e-12)
 
 
+def test_a_plain_equation_beside_one_that_rounds_to_zero_has_no_roots_there():
+    # Past x = 19, tanh(x) rounds to 1 and its derivative 1 - tanh(x)² to 0:
+    # every such point solves the system in floating point, but only because
+    # the equation has faded, so none is a root.
+    result = solve(["tanh(x) = 1", "y = 2"], box=(14.0, 18.0), seed=1)
+    assert result.roots == []
+    assert result.status == "no-root-found"
+    assert result.best.x[0] > 19 and result.best.residual == 0
+
+
 @pytest.mark.parametrize("equation", ["exp(-x^2) = 0", "tanh(x) = 1"])
 def test_a_loose_tolerance_without_polishing_finds_no_root_in_a_fading_tail(equation):
     # Newton steps from the tail bring the residual below rounding, but each
