@@ -43,7 +43,11 @@ from gdsolve.system import System
 DENSE_BUDGET = 32_000_000
 #: Most Levenberg-Marquardt iterations when polishing (most points need a few).
 POLISH_STEPS = 100
-#: The damping λ of the first step, relative to ``diag(JᵀJ)``.
+#: The damping λ of the first step, relative to ``diag(JᵀJ)``. A step taken
+#: lowers it by Nielsen's rule and, beyond that, in proportion to the fall of
+#: the residuals (as in Fan and Yuan's λ ∝ ‖F‖), so that near a root the steps
+#: become Gauss-Newton steps even where ``JᵀJ`` is nearly singular; a rejected
+#: step raises it again from at least this value.
 FIRST_DAMPING = 1e-5
 #: For large sparse systems, polishing looks at each point's progress every
 #: this many steps; a point whose objective fell by less than ``STALL_DROP`` of
@@ -293,7 +297,8 @@ def _times(system: System, jac: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
-    """Levenberg-Marquardt with Nielsen's damping update, all points at once."""
+    """Levenberg-Marquardt steps for all points at once (see :data:`FIRST_DAMPING`
+    for the damping)."""
     x = x.copy()
     if values is None:
         f, jac = system.evaluate(x)
