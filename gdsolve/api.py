@@ -297,9 +297,9 @@ def solve_system(
     began = time.perf_counter() if began is None else began
     if trace < 0:
         raise OptionError(f"--trace must be 0 or more, got {trace}")
-    seed = settings.seed if settings.seed is not None else secrets.randbelow(2**32)
-    settings = replace(settings, seed=seed)
-    rng = np.random.default_rng(seed)
+    if settings.seed is None:
+        settings = replace(settings, seed=secrets.randbelow(2**32))
+    rng = np.random.default_rng(settings.seed)
     own = settings.resolved()
     _check_memory(system, settings.starts + len(settings.start_points))
     lower, upper = _bounds(system, settings)

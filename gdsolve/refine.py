@@ -393,12 +393,15 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
         return Polished(x[None], f[None], error[None], np.ones(1, dtype=bool))
     j = solver.jacobian(jac[None])[0]
     scale = np.zeros(len(x))
-    _raise_scale(scale, j)
     damping, growth = FIRST_DAMPING, 2.0
     bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
     settled = False
     for _ in range(steps):
         a = j.T @ j
+        # the floored diag(JᵀJ), as in _Solver.column_scale, raises the scale
+        columns = a.diagonal()
+        np.maximum(scale, columns, out=scale)
+        np.maximum(scale, 1e-12 * columns.max(initial=0.0) + 1e-200, out=scale)
         g = j.T @ f
         a.flat[:: len(x) + 1] += damping * scale
         try:
@@ -425,7 +428,6 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
             damping *= max(1 / 3, 1 - (2 * min(max(ratio, 0.0), 1.0) - 1) ** 3)
             damping *= math.sqrt(ot / obj)
             x, f, obj, j = trial, ft, ot, jt
-            _raise_scale(scale, j)
             growth = 2.0
         else:
             damping = max(damping, FIRST_DAMPING) * growth
@@ -438,14 +440,6 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
             settled = True
             break
     return Polished(x[None], f[None], error[None], np.array([settled]))
-
-
-def _raise_scale(scale: np.ndarray, j: np.ndarray) -> None:
-    """Raise ``scale`` in place to the floored ``diag(JᵀJ)`` of the dense ``j``
-    where that is larger (as :meth:`_Solver.column_scale` for one point)."""
-    columns = np.einsum("mn,mn->n", j, j)
-    np.maximum(scale, columns, out=scale)
-    np.maximum(scale, 1e-12 * columns.max(initial=0.0) + 1e-200, out=scale)
 
 
 def _at_rounding(solver: _Solver, j: np.ndarray, f: np.ndarray, x: np.ndarray):
@@ -661,10 +655,12 @@ def classify(
     is_root &= confirmed & (close | (down & (moved <= loose).all(axis=1)))
     gn = np.where(is_root, np.maximum(gn, moved.max(axis=1, initial=0.0)), gn)
     fnorm = np.linalg.norm(f, axis=1)
-    downhill = -2 * system.jt_times(jv, f)
-    slope = np.abs(downhill)
-    stationary = (slope * near).sum(axis=1) <= STATIONARY_REL * fnorm**2
-    stationary |= _no_way_down(system, x, downhill, near, fnorm**2, ~is_root)
+    stationary = np.zeros(len(x), dtype=bool)  # of the points that are no root
+    if not is_root.all():
+        downhill = -2 * system.jt_times(jv, f)
+        slope = np.abs(downhill)
+        stationary = (slope * near).sum(axis=1) <= STATIONARY_REL * fnorm**2
+        stationary |= _no_way_down(system, x, downhill, near, fnorm**2, ~is_root)
 
     verdicts = []
     for i in range(len(x)):
