@@ -126,6 +126,12 @@ class System:
         self._residual_fn = namespace["residuals"]
         self._full_fn = namespace["residuals_and_jacobian"]
         self.sums = EntrySums(self.rows, self.cols, self.n_equations, self.n_unknowns)
+        m, n = self.n_equations, self.n_unknowns
+        #: Every entry is structurally nonzero, row by row: the entries are
+        #: the dense Jacobian already.
+        self._full = bool(
+            self.nnz == m * n and np.array_equal(self.rows * n + self.cols, np.arange(m * n))
+        )
 
     @property
     def n_equations(self) -> int:
@@ -197,7 +203,10 @@ class System:
         return self.sums.by_row(values)
 
     def dense(self, jac: np.ndarray) -> np.ndarray:
-        """Return the dense Jacobian, shape ``(starts, equations, unknowns)``."""
+        """Return the dense Jacobian, shape ``(starts, equations, unknowns)``
+        (a view of ``jac`` when every entry is structurally nonzero)."""
+        if self._full:
+            return jac.reshape(len(jac), self.n_equations, self.n_unknowns)
         out = np.zeros((jac.shape[0], self.n_equations, self.n_unknowns))
         out[:, self.rows, self.cols] = jac
         return out
