@@ -449,7 +449,7 @@ def _at_rounding(solver: _Solver, j: np.ndarray, f: np.ndarray, x: np.ndarray):
 
     The rounding is that of the equation's terms, or, for residuals a little
     above it, the rounding measured by nudging the point (see
-    :func:`_evaluate_with_noise`): a polynomial with large coefficients
+    :func:`_noise`): a polynomial with large coefficients
     rounds to far more than its terms near a root.
     """
     scale = ROUNDING * np.maximum(1.0, solver.times(np.abs(j), np.abs(x)))
@@ -457,7 +457,7 @@ def _at_rounding(solver: _Solver, j: np.ndarray, f: np.ndarray, x: np.ndarray):
     out = (size <= scale).all(axis=1)
     near = ~out & (size <= NOISY * scale).all(axis=1)
     if near.any():
-        noise = _evaluate_with_noise(solver.system, x[near])[2]
+        noise = _noise(solver.system, x[near], f[near])
         out[near] = size[near].max(axis=1) <= 2 * noise
     return out
 
@@ -605,7 +605,7 @@ def classify(
     starts, where a product of 30 unknowns of 0.5 is a billion times smaller
     than at its root).
     """
-    f, jv, noise = _evaluate_with_noise(system, x)
+    f, jv = system.evaluate(x)
     if system.nnz == 0:  # no equation has an unknown left: F is one constant
         return _constant(system, f)
     sensitivity = np.sqrt(system.row_sums(jv * jv))  # ‖∂Fᵢ‖ per equation
@@ -648,7 +648,16 @@ def classify(
     with np.errstate(all="ignore"):
         away = np.where(f == 0, 0.0, np.abs(f) / sensitivity)
     is_root &= (away <= loose.max(axis=1, keepdims=True)).all(axis=1)
-    slack = np.maximum(ROUNDING * np.maximum(1.0, row_scale).max(axis=1), 2 * noise)
+    # The rounding in the residuals: that of the terms, or the one measured
+    # (see _noise) where it matters: at candidate roots with residuals above
+    # the terms' rounding, or with weak directions to measure the reach along.
+    slack = ROUNDING * np.maximum(1.0, row_scale).max(axis=1)
+    measure = is_root.copy()
+    for i in np.flatnonzero(is_root):
+        measure[i] = residual[i] > slack[i] or len(weak(i)) > 0
+    if measure.any():
+        noise = _noise(system, x[measure], f[measure])
+        slack[measure] = np.maximum(slack[measure], 2 * noise)
     confirmed, down, reached = _newton_confirms(system, x, move, f, slack, is_root)
     moved = np.abs(reached - x)
     moved = np.where(np.isfinite(moved), moved, 0.0)
@@ -800,7 +809,6 @@ NOISY = 64
 #: the residuals: each unknown of nudge ``k`` is multiplied by ``1 + s·ε``
 #: with ``s`` between −3 and 3, in a different pattern for each unknown.
 NUDGES = 8
-NUDGED_ENTRIES = 1_000_000
 
 
 @functools.cache
@@ -810,28 +818,21 @@ def _nudges(n: int) -> np.ndarray:
     return 1 + ((3 * k + 5 * j) % 7 - 3) * np.finfo(float).eps
 
 
-def _evaluate_with_noise(system: System, x: np.ndarray):
-    """Evaluate the residuals and Jacobian entries at each point, and how far
-    the residuals move when its unknowns move by a few units in the last
-    place: the rounding in the equations' values.
+def _noise(system: System, x: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """How far the residuals ``f`` at each point move when its unknowns move
+    by a few units in the last place: the rounding in the equations' values.
 
     That rounding can be far above the rounding of the terms' sizes when a
     value is the small difference of large parts, as a polynomial with large
     coefficients near its root (Chebyshev polynomials of degree 7 leave
-    residuals of 2e-14 at their exact roots). While the Jacobian entries of
-    all the nudged points fit in :data:`NUDGED_ENTRIES`, one evaluation
-    serves both.
+    residuals of 2e-14 at their exact roots).
     """
     count, n = x.shape
     nudged = (x[:, None, :] * _nudges(n)).reshape(-1, n)
-    if len(nudged) * system.nnz <= NUDGED_ENTRIES:
-        f, jv = system.evaluate(np.concatenate([x, nudged]))
-        f, jv, around = f[:count], jv[:count], f[count:]
-    else:
-        (f, jv), around = system.evaluate(x), system.residuals(nudged)
+    around = system.residuals(nudged)
     moved = np.abs(around.reshape(count, NUDGES, -1) - f[:, None, :])
     moved = np.where(np.isfinite(moved), moved, 0.0)
-    return f, jv, moved.max(axis=(1, 2), initial=0.0)
+    return moved.max(axis=(1, 2), initial=0.0)
 
 
 def _gauss_newton_move(system: System, jv: np.ndarray, f: np.ndarray) -> np.ndarray:
