@@ -868,10 +868,9 @@ def _svd_step(j: np.ndarray, f: np.ndarray):
     u, s, vt = np.linalg.svd(j, full_matrices=True)
     k = s.shape[1]
     s_max = s[:, :1] if k else np.zeros((len(f), 1))
-    keep = s > 1e-12 * s_max
-    inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
-    coeff = np.einsum("smk,sm->sk", u[:, :, :k], f) * inv
-    step = -np.einsum("skn,sk->sn", vt[:, :k, :], coeff)
+    inv = np.divide(1.0, s, out=np.zeros_like(s), where=s > 1e-12 * s_max)
+    coeff = (f[:, None, :] @ u[:, :, :k])[:, 0] * inv
+    step = -(coeff[:, None, :] @ vt[:, :k, :])[:, 0]
 
     def weak(i: int) -> np.ndarray:
         sv = np.zeros(j.shape[2])
