@@ -44,11 +44,14 @@ DENSE_BUDGET = 32_000_000
 #: Most Levenberg-Marquardt iterations when polishing (most points need a few).
 POLISH_STEPS = 100
 #: The damping λ of the first step, relative to ``diag(JᵀJ)``. A step taken
-#: lowers it by Nielsen's rule and, beyond that, in proportion to the fall of
-#: the residuals (as in Fan and Yuan's λ ∝ ‖F‖), so that near a root the steps
-#: become Gauss-Newton steps even where ``JᵀJ`` is nearly singular; a rejected
-#: step raises it again from at least this value.
+#: lowers it by Nielsen's rule and, when it is at most ``CLOSING`` times as
+#: long as the step before, also in proportion to the fall of the residuals
+#: (as in Fan and Yuan's λ ∝ ‖F‖): near a root, even a multiple one, the
+#: steps shrink and become Gauss-Newton steps even where ``JᵀJ`` is nearly
+#: singular. Along a fading tail (``x/(x+1) = 1`` as x grows) the steps do not
+#: shrink, and the damping does not let polishing follow it to infinity.
 FIRST_DAMPING = 1e-5
+CLOSING = 0.9
 #: For large sparse systems, polishing looks at each point's progress every
 #: this many steps; a point whose objective fell by less than ``STALL_DROP`` of
 #: itself over the last look while its steps did not shrink to half stops:
@@ -311,6 +314,7 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
     obj[~ok] = np.inf
     error = np.full(x.shape, np.inf)
     damping, growth = np.full(len(x), FIRST_DAMPING), np.full(len(x), 2.0)
+    last = np.full(len(x), np.inf)  # the length of each point's last step taken
     scale = np.ones(x.shape)
     scale[ok] = solver.column_scale(j[ok])
     bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
@@ -345,9 +349,11 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
         better &= np.isfinite(ot) & np.isfinite(jact).all(axis=1)
 
         shrink = np.maximum(1 / 3, 1 - (2 * np.clip(ratio, 0, 1) - 1) ** 3)
-        shrink *= np.sqrt(np.divide(ot, objr, out=np.ones_like(ot), where=better))
-        raised = np.maximum(damping[rows], FIRST_DAMPING) * growth[rows]
-        damping[rows] = np.where(better, damping[rows] * shrink, raised)
+        length = np.abs(delta).max(axis=1)
+        closing = better & (length <= CLOSING * last[rows])
+        shrink *= np.sqrt(np.divide(ot, objr, out=np.ones_like(ot), where=closing))
+        last[rows] = np.where(better, length, last[rows])
+        damping[rows] *= np.where(better, shrink, growth[rows])
         growth[rows] = np.where(better, 2.0, growth[rows] * 2)
         if better.all():
             acc, took = rows, slice(None)
@@ -394,6 +400,7 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
     j = solver.jacobian(jac[None])[0]
     scale = np.zeros(len(x))
     damping, growth = FIRST_DAMPING, 2.0
+    last = math.inf  # the length of the last step taken
     bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
     settled = False
     for _ in range(steps):
@@ -426,11 +433,14 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
         if better and math.isfinite(ot) and np.isfinite(jact).all():
             jt = solver.jacobian(jact[None])[0] if jt is None else jt
             damping *= max(1 / 3, 1 - (2 * min(max(ratio, 0.0), 1.0) - 1) ** 3)
-            damping *= math.sqrt(ot / obj)
+            length = float(error.max(initial=0.0))
+            if length <= CLOSING * last:
+                damping *= math.sqrt(ot / obj)
+            last = length
             x, f, obj, j = trial, ft, ot, jt
             growth = 2.0
         else:
-            damping = max(damping, FIRST_DAMPING) * growth
+            damping *= growth
             growth *= 2
             if _at_rounding(solver, j[None], f[None], x[None])[0]:
                 settled = True

@@ -630,6 +630,29 @@ def test_a_plain_equation_beside_one_that_rounds_to_zero_has_no_roots_there():
     assert result.best.x[0] > 19 and result.best.residual == 0
 
 
+@pytest.mark.parametrize(
+    "equation, roots",
+    [("x/(x+1) = 1", []), ("atan(x) = atan(2*x)", [0.0]), ("exp(1/y) = 1", [])],
+)
+def test_polishing_does_not_follow_a_fading_tail_to_where_it_rounds_to_a_root(
+    equation, roots
+):
+    # Along these tails each Newton step is as long as the last or longer
+    # (x/(x+1) = 1 doubles x), and far enough out the residual rounds to
+    # zero: 1e16 is no root, and the points there are no curve of roots.
+    result = solve([equation], seed=1)
+    assert result.dimension == 0
+    assert same_points([r.x for r in result.roots], [(r,) for r in roots], tol=1e-9)
+
+
+def test_the_slopes_of_a_curved_valley_are_not_valley_floors():
+    # The gradient system of Rosenbrock's function: its only root is (1, 1),
+    # and its curved valley has no floor above zero anywhere.
+    result = solve(["-2*(1-p)-400*p*(q-p^2) = 0", "200*(q-p^2) = 0"], seed=1)
+    assert [s.kind for s in result.solutions] == ["root"]
+    assert result.roots[0].x == pytest.approx([1.0, 1.0])
+
+
 @pytest.mark.parametrize("equation", ["exp(-x^2) = 0", "tanh(x) = 1"])
 def test_a_loose_tolerance_without_polishing_finds_no_root_in_a_fading_tail(equation):
     # Newton steps from the tail bring the residual below rounding, but each
