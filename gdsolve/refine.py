@@ -874,15 +874,27 @@ def _constant(system: System, f: np.ndarray) -> list[Verdict]:
 
 def _svd_step(j: np.ndarray, f: np.ndarray):
     """Return the minimum-norm Gauss-Newton step from a dense Jacobian, and
-    the function giving each point's weak directions."""
+    the function giving each point's weak directions.
+
+    A point whose Jacobian or residuals are not finite (a derivative that is
+    infinite, as that of √x at 0) has no weak directions, and no step: none
+    is needed where every residual is zero, else it is NaN.
+    """
+    bad = ~(np.isfinite(j).all(axis=(1, 2)) & np.isfinite(f).all(axis=1))
+    held = (f == 0).all(axis=1)
+    if bad.any():
+        j, f = np.where(bad[:, None, None], 0.0, j), np.where(bad[:, None], 0.0, f)
     u, s, vt = np.linalg.svd(j, full_matrices=True)
     k = s.shape[1]
     s_max = s[:, :1] if k else np.zeros((len(f), 1))
     inv = np.divide(1.0, s, out=np.zeros_like(s), where=s > 1e-12 * s_max)
     coeff = (f[:, None, :] @ u[:, :, :k])[:, 0] * inv
     step = -(coeff[:, None, :] @ vt[:, :k, :])[:, 0]
+    step[bad & ~held] = np.nan
 
     def weak(i: int) -> np.ndarray:
+        if bad[i]:
+            return np.empty((0, j.shape[2]))
         sv = np.zeros(j.shape[2])
         sv[:k] = s[i]
         chosen = np.flatnonzero(sv <= WEAK_RELATIVE * max(sv.max(), 1.0))

@@ -694,3 +694,11 @@ def test_notes_speak_of_what_happened_and_count_in_good_grammar():
     assert "the root was reached by a single start" in " ".join(once.warnings)
     line = solve(["x + y = 1"], start_points=[{"x": 1.0, "y": 0.0}], starts=0, seed=1)
     assert line.message.endswith("1 sample point is listed")
+
+
+def test_a_point_whose_scaled_jacobian_overflows_is_judged_not_crashed_on():
+    # The derivative of this cube root overflows near y = 1 and y = -3.7,
+    # where the classification used to stop with "SVD did not converge".
+    result = solve(["((3.7+y)^(1/(1-y)))^(1/3) = -1"], seed=1)
+    assert result.status == "no-root-found"
+    assert result.roots == []
