@@ -370,7 +370,6 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
             stay = active[~better]
             settled[~better] |= _at_rounding(solver, j[stay], f[stay], x[stay])
         if progress is not None:
-            length = np.abs(delta).max(axis=1)
             settled |= progress.stalled(k, active, obj[active], length)
         done[active[settled]] = True
         active = active[~settled]
@@ -458,9 +457,9 @@ def _at_rounding(solver: _Solver, j: np.ndarray, f: np.ndarray, x: np.ndarray):
     so a point whose step was just rejected has settled.
 
     The rounding is that of the equation's terms, or, for residuals a little
-    above it, the rounding measured by nudging the point (see
-    :func:`_noise`): a polynomial with large coefficients
-    rounds to far more than its terms near a root.
+    above it, the rounding measured by nudging the point (see :func:`_noise`):
+    a polynomial with large coefficients rounds to far more than its terms
+    near a root.
     """
     scale = ROUNDING * np.maximum(1.0, solver.times(np.abs(j), np.abs(x)))
     size = np.abs(f)
