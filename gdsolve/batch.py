@@ -30,7 +30,7 @@ Directives, each on its own line, anywhere among the system's lines::
     @bounds x=0:          limits the search never leaves; an end may be open
     @start x=1, y=2       an explicit starting point
     @seed 7               seed of this system's random starts
-    @starts 32            number of random starts
+    @starts 32            number of random starts (0: only the @start points)
     @max-iter 2000        iteration budget of the descent
     @tol 1e-12            a root has every |residual| within this
     @method adam          descent method (see ``gdsolve methods``)
@@ -494,7 +494,7 @@ def _seed(system: BatchSystem, value: str, line: int) -> None:
 
 
 def _starts(system: BatchSystem, value: str, line: int) -> None:
-    system.settings["starts"] = _integer(value, "@starts", 1)
+    system.settings["starts"] = _integer(value, "@starts", 0)  # 0 needs an @start
 
 
 def _max_iter(system: BatchSystem, value: str, line: int) -> None:

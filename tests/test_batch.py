@@ -122,6 +122,17 @@ def test_stdin_system_gives_the_four_roots_of_circle_and_hyperbola():
     assert same_points(points, [(r1, r2), (r2, r1), (-r1, -r2), (-r2, -r1)], 1e-12)
 
 
+def test_starts_0_solves_from_the_start_points_alone_as_on_the_command_line(tmp_path):
+    path = tmp_path / "b.txt"
+    path.write_text("@starts 0\n@start x=3\nx^2=4\n---\n@starts 0\nx^2=9\n")
+    done = gdsolve("batch", str(path), "--format", "jsonl", "--seed", "1")
+    first, second = records(done.stdout)
+    assert values(first, "x") == [pytest.approx(2.0)]
+    assert first["starts"]["used"] == 1
+    assert second["status"] == "error"
+    assert second["error"] == "line 5: starts must be at least 1, got 0"
+
+
 def test_mixed_file_with_bom_and_crlf_gives_roots_an_error_and_roots(tmp_path):
     path = tmp_path / "mixed.txt"
     path.write_bytes(
