@@ -248,6 +248,15 @@ def test_a_line_of_least_squares_points_is_one_valley_floor():
     assert any("not isolated" in w for w in result.warnings)
 
 
+def test_a_line_of_least_squares_points_is_one_valley_floor_with_all_as_well():
+    # --all ends with more distinct points than are compared pair by pair;
+    # they are merged run by run, then the runs with one another.
+    result = solve(["x + y = 1", "x + y = 2"], all_roots=True, seed=1)
+    (floor,) = result.solutions
+    assert floor.kind == "local-minimum" and floor.objective == pytest.approx(0.5)
+    assert floor.starts == result.starts["used"] > 400
+
+
 def test_a_large_unknown_does_not_loosen_the_root_test_of_another_equation():
     result = solve(["p = 1e7", "q^2 + 1 = 0"], seed=1, box=(-10.0, 10.0))
     assert result.status == "no-root-found"
