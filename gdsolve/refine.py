@@ -639,7 +639,10 @@ def classify(
     step = np.abs(move)
     gn = step.max(axis=1, initial=0.0)
 
-    row_scale = system.row_sums(np.abs(jv) * np.abs(x)[:, system.cols])
+    # the size of each equation's terms; a term whose unknown is zero has
+    # none, even where its derivative is infinite (√x at 0)
+    size_of = np.abs(x)[:, system.cols]
+    row_scale = system.row_sums(np.where(size_of == 0, 0.0, np.abs(jv) * size_of))
     residual = np.abs(f).max(axis=1, initial=0.0)
     is_root = (np.abs(f) <= tol * np.maximum(1.0, row_scale)).all(axis=1)
     near = np.abs(x) + 0.01 * width

@@ -248,6 +248,15 @@ def test_a_line_of_least_squares_points_is_one_valley_floor():
     assert any("not isolated" in w for w in result.warnings)
 
 
+@pytest.mark.parametrize("equation", ["sqrt(x) = 0", "2*sqrt(x) = 0", "x^0.5 = 0"])
+def test_a_root_where_the_derivative_is_infinite_is_a_root(equation):
+    # At x = 0 the derivative of √x is infinite and its term √x is zero:
+    # the size of the terms is zero, not infinity times zero.
+    result = solve([equation], seed=1)
+    assert [r.x for r in result.roots] == [[0.0]]
+    assert result.status == "solved"
+
+
 def test_a_line_of_least_squares_points_is_one_valley_floor_with_all_as_well():
     # --all ends with more distinct points than are compared pair by pair;
     # they are merged run by run, then the runs with one another.
