@@ -18,7 +18,7 @@ sides evaluate the same code and the times compare the algorithms; the set-up
 (differentiating and compiling) is shown in its own column and counted only in
 the multi-start end-to-end time. A point counts as a root when every residual
 evaluated there is below 1e-8 in absolute value (``ROOT_TOL``), whatever the
-solver said about it. Times of (a)-(c) are the best of a few repeats.
+solver said about it. Times of (a)-(c) are the best of up to 15 repeats.
 
 Usage::
 
@@ -135,8 +135,13 @@ def distinct(points: list[np.ndarray], width: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def timed(fn, budget: float = 0.3, repeats: int = 5):
-    """Run ``fn`` at least once; repeat while cheap; return (result, best seconds)."""
+def timed(fn, budget: float = 0.3, repeats: int = 15):
+    """Run ``fn`` at least once; repeat while cheap; return (result, best seconds).
+
+    A solve of a few milliseconds is repeated up to ``repeats`` times within
+    ``budget`` seconds, so that one pause of the machine does not decide its
+    time (the same for every solver).
+    """
     best, spent, result = math.inf, 0.0, None
     for _ in range(repeats):
         began = time.perf_counter()
