@@ -1063,12 +1063,14 @@ def merge_connected(
     count = len(items)
     if count > MERGE_PAIRS_LIMIT:
         # Too many for every pair: merge runs of points of like kind and
-        # height, then what is left of them, as long as that merges any.
+        # height, then, if few are left, what is left of them.
         ordered = sorted(items, key=lambda item: (item[2].kind, item[2].objective))
         runs = [ordered[k:k + MERGE_PAIRS_LIMIT]
                 for k in range(0, count, MERGE_PAIRS_LIMIT)]
         merged = [item for run in runs for item in merge_connected(system, run, tol)]
-        return merge_connected(system, merged, tol) if len(merged) < count else items
+        if len(merged) <= MERGE_PAIRS_LIMIT:
+            return merge_connected(system, merged, tol)
+        return merged
     if count < 2:
         return items
     points = np.array([x for _, x, _ in items])
