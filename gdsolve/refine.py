@@ -688,7 +688,9 @@ def classify(
         objective = float(fnorm[i] ** 2)
         if is_root[i]:
             kind = "root"
-        elif stationary[i] or _on_bound(x[i], lower, upper):
+        elif residual[i] > slack[i] and (stationary[i] or _on_bound(x[i], lower, upper)):
+            # a floor above zero stands above the rounding of the residuals:
+            # one within it that is no root is the way to an asymptote
             kind = "local-minimum"
         else:
             kind = "moving"

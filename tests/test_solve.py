@@ -661,6 +661,8 @@ def test_polishing_does_not_follow_a_fading_tail_to_where_it_rounds_to_a_root(
     result = solve([equation], seed=1)
     assert result.dimension == 0
     assert same_points([r.x for r in result.roots], [(r,) for r in roots], tol=1e-9)
+    # nor are points out there, with residuals within rounding, valley floors
+    assert [s.kind for s in result.solutions] == ["root"] * len(roots)
 
 
 def test_the_slopes_of_a_curved_valley_are_not_valley_floors():
