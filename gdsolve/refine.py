@@ -50,6 +50,10 @@ POLISH_STEPS = 100
 #: steps shrink and become Gauss-Newton steps even where ``JᵀJ`` is nearly
 #: singular. Along a fading tail (``x/(x+1) = 1`` as x grows) the steps do not
 #: shrink, and the damping does not let polishing follow it to infinity.
+#: Two steps taken in a row, the second at most ``CLOSING`` times as long as
+#: the first, foretell the next one as ``length·(length/last)²`` (the steps of
+#: a quadratically converging iteration); when that is below the precision of
+#: the point, polishing stops there without taking it.
 FIRST_DAMPING = 1e-5
 CLOSING = 0.9
 #: For large sparse systems, polishing looks at each point's progress every
@@ -352,6 +356,8 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
         length = np.abs(delta).max(axis=1)
         closing = better & (length <= CLOSING * last[rows])
         shrink *= np.sqrt(np.divide(ot, objr, out=np.ones_like(ot), where=closing))
+        ahead = closing & (growth[rows] == 2.0) & np.isfinite(last[rows])
+        coming = np.abs(delta) * np.where(ahead, length / last[rows], 1.0)[:, None] ** 2
         last[rows] = np.where(better, length, last[rows])
         damping[rows] *= np.where(better, shrink, growth[rows])
         growth[rows] = np.where(better, 2.0, growth[rows] * 2)
@@ -365,7 +371,9 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
         # Each coordinate is refined to its own relative precision, so a root
         # at 1e-12 is as accurate as one at 1.
         tiny = (np.abs(delta) <= 1e-15 * np.abs(x[rows]) + 1e-300).all(axis=1)
-        settled = (obj[rows] == 0) | tiny | (damping[rows] > 1e16)
+        arrived = ahead & (coming <= 1e-15 * np.abs(x[rows]) + 1e-300).all(axis=1)
+        error[rows] = np.where(arrived[:, None], coming, error[rows])
+        settled = (obj[rows] == 0) | tiny | arrived | (damping[rows] > 1e16)
         if not better.all():
             stay = active[~better]
             settled[~better] |= _at_rounding(solver, j[stay], f[stay], x[stay])
@@ -435,6 +443,10 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
             length = float(error.max(initial=0.0))
             if length <= CLOSING * last:
                 damping *= math.sqrt(ot / obj)
+                if growth == 2.0 and math.isfinite(last):  # see ARRIVED
+                    coming = error * (length / last) ** 2
+                    if (coming <= 1e-15 * np.abs(trial) + 1e-300).all():
+                        error, settled = coming, True
             last = length
             x, f, obj, j = trial, ft, ot, jt
             growth = 2.0
@@ -445,7 +457,7 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
                 settled = True
                 break
         tiny = bool((error <= 1e-15 * np.abs(x) + 1e-300).all())
-        if obj == 0 or tiny or damping > 1e16:
+        if obj == 0 or tiny or settled or damping > 1e16:
             settled = True
             break
     return Polished(x[None], f[None], error[None], np.array([settled]))

@@ -276,6 +276,27 @@ def test_polishing_solves_a_nearly_singular_linear_system_in_a_few_steps(
     assert len(calls) <= 5
 
 
+@pytest.mark.parametrize("one_by_one", [True, False])
+def test_polishing_stops_when_the_next_step_would_be_below_precision(one_by_one):
+    # Near a simple root the steps shrink quadratically: after steps of
+    # about 1e-8 and 1e-15 the next would be about 1e-29, so it is not taken
+    # (polishing used to take it and stop at a step of 1e-17).
+    import math
+
+    from gdsolve.refine import _polish_batch, _polish_point, _Solver
+
+    system = prepare(["x^2 + y^2 = 4", "x*y = 1"])
+    calls = _counting_evaluations(system)
+    free = np.full(2, np.inf)
+    polish = _polish_point if one_by_one else _polish_batch
+    done = polish(system, _Solver(system), np.array([[2.0, 0.6]]), -free, free, 100, None)
+    x = math.sqrt(2 + math.sqrt(3))
+    assert done.settled[0]
+    assert done.x[0] == pytest.approx([x, 1 / x], rel=1e-15)
+    assert len(calls) == 5
+    assert done.error[0].max() < 1e-20  # the foretold step, not the last one
+
+
 def test_polishing_stops_at_roots_whose_residuals_round_above_their_terms():
     # In expanded form T9's values are small differences of terms up to 576:
     # at its exact roots they round to a few times the terms' rounding, which
