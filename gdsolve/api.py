@@ -28,6 +28,7 @@ from gdsolve.errors import InputError, OptionError
 from gdsolve.methods import METHODS, make_method
 from gdsolve.parsing import parse_system
 from gdsolve.refine import (
+    FEW_POINTS,
     chunks,
     classify,
     group,
@@ -681,19 +682,27 @@ def _judge(search: _Search, system, points: np.ndarray, error: np.ndarray):
         floor or still moving (roots and floors in one flat stretch merged),
         and how many starts ended on saddles or were still moving.
     """
-    f = system.residuals(points) if len(points) else np.empty((0, 0))
-    objective = np.einsum("ij,ij->i", f, f) if len(points) else np.empty(0)
+    counts = {"saddle": 0, "moving": 0}
+    if not len(points):
+        return [], counts
+    # a few points are evaluated in full at once, for classifying them too
+    few = len(points) <= FEW_POINTS
+    f, jac = system.evaluate(points) if few else (system.residuals(points), None)
+    objective = np.einsum("ij,ij->i", f, f)
     usable = np.isfinite(objective)
     points, error, objective = points[usable], error[usable], objective[usable]
     groups = group(points, error, objective, search.width) if len(points) else []
-    reps = np.array([points[g[0]] for g in groups]).reshape(-1, system.n_unknowns)
+    firsts = [g[0] for g in groups]
+    reps = points[firsts].reshape(-1, system.n_unknowns)
+    values = None if jac is None else (f[usable][firsts], jac[usable][firsts])
     tol, lower, upper = search.settings.tol, search.lower, search.upper
+    weights = search.balanced.weights
     verdicts = (
-        classify(system, reps, tol, lower, upper, search.width, search.balanced.weights)
+        classify(system, reps, tol, lower, upper, search.width, weights, values)
         if len(reps)
         else []
     )
-    kept, counts = [], {"saddle": 0, "moving": 0}
+    kept = []
     for members, rep, verdict in zip(groups, reps, verdicts):
         if verdict.kind == "saddle":
             counts["saddle"] += len(members)

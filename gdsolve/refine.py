@@ -608,6 +608,7 @@ def classify(
     upper: np.ndarray,
     width: np.ndarray,
     weights: np.ndarray | None = None,
+    values: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[Verdict]:
     """Say what each distinct point is: root, valley floor, saddle or moving.
 
@@ -624,9 +625,10 @@ def classify(
     singular values are 1e8 apart. An equation's row at the point, when
     larger than its typical size, counts instead (the weights come from the
     starts, where a product of 30 unknowns of 0.5 is a billion times smaller
-    than at its root).
+    than at its root). ``values`` are the residuals and Jacobian entries at
+    ``x``, when known.
     """
-    f, jv = system.evaluate(x)
+    f, jv = system.evaluate(x) if values is None else values
     if system.nnz == 0:  # no equation has an unknown left: F is one constant
         return _constant(system, f)
     sensitivity = np.sqrt(system.row_sums(jv * jv))  # ‖∂Fᵢ‖ per equation
