@@ -325,6 +325,7 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
     progress = _Progress(obj) if solver.gram is not None else None
     active = np.flatnonzero(ok)
     done = ~ok
+    rejected = np.full(x.shape, np.nan)  # the step last rejected from each point
     for k in range(steps):
         if not active.size:
             break
@@ -332,6 +333,14 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
         rows = slice(None) if active.size == len(x) else active
         xr, fr, jr, objr = x[rows], f[rows], j[rows], obj[rows]
         delta = solver.step(jr, fr, damping[rows], scale[rows])
+        again = _alike(delta, rejected[rows]) & (damping[rows] <= 1e16)
+        while again.any():  # see SAME_STEP
+            sub = np.flatnonzero(again)
+            ids = active[sub]
+            damping[ids] *= growth[ids]
+            growth[ids] *= 2
+            delta[sub] = solver.step(jr[sub], fr[sub], damping[ids], scale[ids])
+            again[sub] = _alike(delta[sub], rejected[ids]) & (damping[ids] <= 1e16)
         error[rows] = np.abs(delta)
         trial = xr + delta
         if bounded:
@@ -361,6 +370,7 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
         last[rows] = np.where(better, length, last[rows])
         damping[rows] *= np.where(better, shrink, growth[rows])
         growth[rows] = np.where(better, 2.0, growth[rows] * 2)
+        rejected[rows] = np.where(better[:, None], np.nan, delta)
         if better.all():
             acc, took = rows, slice(None)
         else:
@@ -387,6 +397,20 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
 
 #: Up to this many points, polishing takes them one by one.
 FEW_POINTS = 4
+#: A step that differs from the step just rejected by at most this share of
+#: that step's length would end near the same rejected point, so it is not
+#: tried: the damping grows until the step differs. Where the damping is
+#: far below the curvature that spoiled the step (a product of 30 unknowns,
+#: weighted up to rows of one), growing it alone would leave the step as it
+#: was for several evaluations.
+SAME_STEP = 0.1
+
+
+def _alike(delta: np.ndarray, rejected: np.ndarray) -> np.ndarray:
+    """Tell, per point (row), whether a step is within :data:`SAME_STEP` of
+    the step rejected there (never where none was rejected: NaN)."""
+    apart = np.abs(delta - rejected).max(axis=-1)
+    return apart <= SAME_STEP * np.abs(rejected).max(axis=-1)
 
 
 def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
@@ -410,18 +434,25 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
     last = math.inf  # the length of the last step taken
     bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
     settled = False
+    rejected = None  # the step last rejected from x
     for _ in range(steps):
-        a = j.T @ j
+        normal = j.T @ j
         # the floored diag(JᵀJ), as in _Solver.column_scale, raises the scale
-        columns = a.diagonal()
+        columns = normal.diagonal()
         np.maximum(scale, columns, out=scale)
         np.maximum(scale, 1e-12 * columns.max(initial=0.0) + 1e-200, out=scale)
         g = j.T @ f
-        a.flat[:: len(x) + 1] += damping * scale
-        try:
-            delta = -np.linalg.solve(a, g)
-        except np.linalg.LinAlgError:
-            delta = -(np.linalg.pinv(a) @ g)
+        while True:  # see SAME_STEP
+            a = normal.copy()
+            a.flat[:: len(x) + 1] += damping * scale
+            try:
+                delta = -np.linalg.solve(a, g)
+            except np.linalg.LinAlgError:
+                delta = -(np.linalg.pinv(a) @ g)
+            if rejected is None or damping > 1e16 or not _alike(delta, rejected):
+                break
+            damping *= growth
+            growth *= 2
         error = np.abs(delta)
         trial = x + delta
         if bounded:
@@ -443,16 +474,17 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
             length = float(error.max(initial=0.0))
             if length <= CLOSING * last:
                 damping *= math.sqrt(ot / obj)
-                if growth == 2.0 and math.isfinite(last):  # see ARRIVED
+                if growth == 2.0 and math.isfinite(last):  # two in a row
                     coming = error * (length / last) ** 2
                     if (coming <= 1e-15 * np.abs(trial) + 1e-300).all():
                         error, settled = coming, True
             last = length
             x, f, obj, j = trial, ft, ot, jt
-            growth = 2.0
+            growth, rejected = 2.0, None
         else:
             damping *= growth
             growth *= 2
+            rejected = delta
             if _at_rounding(solver, j[None], f[None], x[None])[0]:
                 settled = True
                 break

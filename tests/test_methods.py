@@ -297,6 +297,30 @@ def test_polishing_stops_when_the_next_step_would_be_below_precision(one_by_one)
     assert done.error[0].max() < 1e-20  # the foretold step, not the last one
 
 
+@pytest.mark.parametrize("one_by_one", [True, False])
+@pytest.mark.parametrize(
+    "equations, start, root, most",
+    [(["x^10 = 1"], [0.5], [1.0], 16),
+     (["exp(x) = 2", "y^3 + y = 2"], [0.0, 0.0], [0.6931471805599453, 1.0], 11)],
+)
+def test_polishing_does_not_retry_a_step_like_the_one_rejected(
+    one_by_one, equations, start, root, most
+):
+    # The Newton step from x = 0.5 overshoots x^10 = 1 to x = 52. Doubling a
+    # damping of 1e-5 leaves it that long for four more evaluations (20 in
+    # all); now such a step is solved again with more damping, not tried.
+    from gdsolve.refine import _polish_batch, _polish_point, _Solver
+
+    system = prepare(equations)
+    calls = _counting_evaluations(system)
+    free = np.full(len(start), np.inf)
+    polish = _polish_point if one_by_one else _polish_batch
+    done = polish(system, _Solver(system), np.array([start]), -free, free, 100, None)
+    assert done.settled[0]
+    assert done.x[0] == pytest.approx(root, rel=1e-15)
+    assert len(calls) == most
+
+
 def test_polishing_stops_at_roots_whose_residuals_round_above_their_terms():
     # In expanded form T9's values are small differences of terms up to 576:
     # at its exact roots they round to a few times the terms' rounding, which
