@@ -84,14 +84,20 @@ def summary_line(result: SolveResult) -> str:
 
 
 def print_table(result: SolveResult, out: Console, err: Console, quiet: bool) -> None:
-    """Print the solutions table on ``out`` and the summary and notes on ``err``."""
-    table = solution_table(result)
-    out.print(table)
+    """Print the solutions table on ``out`` and the summary and notes on ``err``.
+
+    With no point to show (no start could be evaluated), the message alone
+    stands for the table, which would have no rows.
+    """
+    table = solution_table(result) if result.solutions or result.best else None
+    out.print(result.message if table is None else table, highlight=False)
     if quiet:
         return
     err.print(summary_line(result), style="dim", highlight=False)
     for note in result.warnings:
         err.print(f"note: {note}", style="yellow", highlight=False)
+    if table is None:
+        return
     unwrapped = out.measure(table, options=out.options.update_width(1_000_000))
     if unwrapped.maximum > out.width:
         err.print(

@@ -246,6 +246,18 @@ def test_exit_code_says_whether_every_system_has_a_root(cli, tmp_path, text, cod
     assert result.exit_code == code
 
 
+def test_a_system_with_no_point_to_show_prints_its_message_not_an_empty_table(
+    cli, tmp_path
+):
+    path = tmp_path / "b.txt"
+    path.write_text("1e300*x = 1\n---\nx^2 = 9\n")
+    result = cli("batch", str(path), "--seed", "1", "-q")
+    assert result.exit_code == 1
+    first, second = result.stdout.split("system-2")
+    assert "no start could be evaluated" in first and "┏" not in first
+    assert "found 2 real roots" in second and second.count(" root ") == 2
+
+
 def test_huge_line_is_a_quick_clean_error(tmp_path):
     path = tmp_path / "huge.txt"
     with path.open("wb") as out:

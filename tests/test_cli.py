@@ -48,6 +48,18 @@ def test_no_real_solution_exits_one_with_the_least_squares_point(cli):
     assert "local-minimum" in result.stdout
 
 
+def test_a_system_undefined_at_every_start_prints_its_message_not_an_empty_table(cli):
+    # 1e300*x overflows once squared wherever a start can be drawn: there is
+    # no point to list, so a table would have a header and no rows.
+    result = cli("solve", "1e300*x = 1", "--seed", "1")
+    assert result.exit_code == 1
+    assert result.stdout.strip() == (
+        "no real root found: no start could be evaluated (the equations are "
+        "undefined or overflow at every start)"
+    )
+    assert "64 of 64 starts were dropped" in result.stderr
+
+
 def test_csv_output_has_a_header_and_a_row_per_solution(cli):
     result = cli("solve", "x^2 = 9", "--seed", "1", "--format", "csv")
     assert result.exit_code == 0

@@ -417,8 +417,10 @@ class _Tables(_Writer):
             if record.get("status") in ("error", "timeout"):
                 failure = f"{record['status']}: {record['error']}"
                 self.console.print(Text(failure, "red"))
-            else:
+            elif record["solutions"] or record.get("best"):
                 self.console.print(_solution_table(record))
+            else:  # no point to show: the message alone, not an empty table
+                self.console.print(Text(record["message"]))
         _put(captured.get())
 
 
