@@ -501,6 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} at start; "
           f"seed {args.seed}")
+    print("every problem is timed from its standard start first; the rows follow "
+          "with the multi-start runs", flush=True)
     print(HEADER)
     print("-" * len(HEADER))
     rows = []
