@@ -1164,10 +1164,14 @@ def merge_connected(
     for members in merged.values():
         best = min(members, key=lambda m: (items[m][2].residual, -items[m][0]))
         verdict = items[best][2]
-        # copies of one isolated floor, located only to the square root of
-        # the rounding, differ in their last digits; a flat floor spreads
+        # copies of one isolated floor differ in their last digits, or as far
+        # as their estimated distance to its lowest point (polishing closes
+        # in on a floor above zero slowly); a flat floor spreads wider
+        size = 1.0 + np.abs(points[best]).max()
+        errors = np.array([items[m][2].error for m in members])
+        reach = np.nan_to_num(errors, nan=0.0, posinf=np.inf).max()
         spread = np.abs(points[members] - points[best]).max()
-        wide = spread > FLAT_SPREAD * (1.0 + np.abs(points[best]).max())
+        wide = spread > max(FLAT_SPREAD * size, 10.0 * min(reach, 1e-3 * size))
         verdict.flat = verdict.flat or (verdict.kind != "root" and bool(wide))
         out.append((sum(items[m][0] for m in members), items[best][1], verdict))
     return out

@@ -516,6 +516,20 @@ def test_an_isolated_floor_reached_twice_is_not_called_flat():
     assert not any("is not isolated" in w for w in result.warnings)
 
 
+@pytest.mark.parametrize("seed", [1, 3, 4])
+def test_copies_of_a_floor_polishing_closes_in_on_slowly_are_not_a_flat_floor(seed):
+    # x² + y² + 1 has its lowest point at the origin, with the Hessian 4·I.
+    # Levenberg-Marquardt steps near a floor above zero shrink slowly, so the
+    # copies end up to 1e-4 apart, no farther than their estimated distance
+    # to the lowest point: that is no line of lowest points.
+    result = solve(["x^2 + y^2 + 1 = 0"], seed=seed)
+    (floor,) = result.solutions
+    assert floor.kind == "local-minimum" and floor.starts == 64
+    assert floor.x == pytest.approx([0.0, 0.0], abs=1e-3)
+    assert floor.objective == pytest.approx(1.0, rel=1e-6)
+    assert not any("is not isolated" in w for w in result.warnings)
+
+
 def test_the_error_of_a_triple_root_counts_every_newton_step_to_it():
     # Each Gauss-Newton step covers a third of the way left to a triple root,
     # so the first step alone would claim three times the true accuracy.
