@@ -229,16 +229,27 @@ def scipy_run(system, problem: Problem, method: str) -> Run:
     )
 
 
-class _Limited:
-    """Cut what runs inside after ``PROBLEM_LIMIT`` seconds (raises :class:`_Limit`)."""
+class _Guarded:
+    """Cut what runs inside after ``PROBLEM_LIMIT`` seconds; a cut or a
+    failure is written into the row, for the table, and goes no further."""
 
-    def __enter__(self):
+    def __init__(self, row: Row) -> None:
+        self.row = row
+
+    def __enter__(self) -> None:
         self.old = signal.signal(signal.SIGALRM, _alarm)
         signal.alarm(int(PROBLEM_LIMIT))
 
-    def __exit__(self, *_):
+    def __exit__(self, kind, error, _) -> bool:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, self.old)
+        if kind is not None and issubclass(kind, _Limit):
+            self.row.error = f"cut after {PROBLEM_LIMIT:g} s"
+        elif kind is not None and issubclass(kind, Exception):
+            self.row.error = f"{kind.__name__}: {error}"[:200]
+        else:
+            return False
+        return True
 
 
 def time_single_starts(problem: Problem, seed: int) -> tuple[Row, object]:
@@ -250,19 +261,14 @@ def time_single_starts(problem: Problem, seed: int) -> tuple[Row, object]:
 
     row = Row(problem.name, problem.n, problem.roots, problem.has_root, problem.polynomial)
     system = None
-    try:
-        with _Limited():
-            system = prepare(problem.equations, variables=problem.variables,
-                             setup_timeout=120.0)
-            row.setup = system.setup_seconds
-            start = Settings(start_points=[problem.start], starts=0, seed=seed)
-            row.runs["gd"] = gdsolve_run(system, problem, start, multi=False)
-            row.runs["hybr"] = scipy_run(system, problem, "hybr")
-            row.runs["lm"] = scipy_run(system, problem, "lm")
-    except _Limit:
-        row.error = f"cut after {PROBLEM_LIMIT:g} s"
-    except Exception as error:  # noqa: BLE001 - reported in the table
-        row.error = f"{type(error).__name__}: {error}"[:200]
+    with _Guarded(row):
+        system = prepare(problem.equations, variables=problem.variables,
+                         setup_timeout=120.0)
+        row.setup = system.setup_seconds
+        start = Settings(start_points=[problem.start], starts=0, seed=seed)
+        row.runs["gd"] = gdsolve_run(system, problem, start, multi=False)
+        row.runs["hybr"] = scipy_run(system, problem, "hybr")
+        row.runs["lm"] = scipy_run(system, problem, "lm")
     return row, system
 
 
@@ -272,18 +278,13 @@ def run_multi_start(row: Row, system, problem: Problem, seed: int, all_roots: bo
     from gdsolve.api import Settings
 
     if system is not None and not row.error:
-        try:
-            with _Limited():
-                multi = Settings(box=problem.box, boxes=problem.boxes, seed=seed)
-                row.runs["multi"] = gdsolve_run(system, problem, multi, multi=True)
-                if all_roots and problem.n <= all_max_n:
-                    every = Settings(box=problem.box, boxes=problem.boxes, seed=seed,
-                                     all_roots=True)
-                    row.runs["all"] = gdsolve_run(system, problem, every, multi=True)
-        except _Limit:
-            row.error = f"cut after {PROBLEM_LIMIT:g} s"
-        except Exception as error:  # noqa: BLE001 - reported in the table
-            row.error = f"{type(error).__name__}: {error}"[:200]
+        with _Guarded(row):
+            multi = Settings(box=problem.box, boxes=problem.boxes, seed=seed)
+            row.runs["multi"] = gdsolve_run(system, problem, multi, multi=True)
+            if all_roots and problem.n <= all_max_n:
+                every = Settings(box=problem.box, boxes=problem.boxes, seed=seed,
+                                 all_roots=True)
+                row.runs["all"] = gdsolve_run(system, problem, every, multi=True)
     if row.has_root is None and any(r.ok for r in row.runs.values()):
         row.has_root = True
     return row

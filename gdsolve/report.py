@@ -90,7 +90,10 @@ def print_table(result: SolveResult, out: Console, err: Console, quiet: bool) ->
     stands for the table, which would have no rows.
     """
     table = solution_table(result) if result.solutions or result.best else None
-    out.print(result.message if table is None else table, highlight=False)
+    if table is None:
+        out.print(result.message, highlight=False)
+    else:
+        out.print(table)
     if quiet:
         return
     err.print(summary_line(result), style="dim", highlight=False)
