@@ -1169,7 +1169,7 @@ def merge_connected(
         # in on a floor above zero slowly); a flat floor spreads wider
         size = 1.0 + np.abs(points[best]).max()
         errors = np.array([items[m][2].error for m in members])
-        reach = np.nan_to_num(errors, nan=0.0, posinf=np.inf).max()
+        reach = np.fmax.reduce(errors, initial=0.0)  # NaN: not known
         spread = np.abs(points[members] - points[best]).max()
         wide = spread > max(FLAT_SPREAD * size, 10.0 * min(reach, 1e-3 * size))
         verdict.flat = verdict.flat or (verdict.kind != "root" and bool(wide))
