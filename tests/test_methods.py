@@ -279,8 +279,9 @@ def test_polishing_solves_a_nearly_singular_linear_system_in_a_few_steps(
 @pytest.mark.parametrize("one_by_one", [True, False])
 def test_polishing_stops_when_the_next_step_would_be_below_precision(one_by_one):
     # Near a simple root the steps shrink quadratically: after steps of
-    # about 1e-8 and 1e-15 the next would be about 1e-29, so it is not taken
-    # (polishing used to take it and stop at a step of 1e-17).
+    # about 1e-8 and 1e-15 the next would be about 1e-29, far below the
+    # precision of the point, so it is not taken (taking it costs a sixth
+    # evaluation and changes no digit).
     import math
 
     from gdsolve.refine import _polish_batch, _polish_point, _Solver
@@ -307,8 +308,8 @@ def test_polishing_does_not_retry_a_step_like_the_one_rejected(
     one_by_one, equations, start, root, most
 ):
     # The Newton step from x = 0.5 overshoots x^10 = 1 to x = 52. Doubling a
-    # damping of 1e-5 leaves it that long for four more evaluations (20 in
-    # all); now such a step is solved again with more damping, not tried.
+    # damping of 1e-5 would leave it that long for four more evaluations (20
+    # in all); such a step is solved again with more damping, not tried.
     from gdsolve.refine import _polish_batch, _polish_point, _Solver
 
     system = prepare(equations)
