@@ -348,7 +348,9 @@ class _Walker:
         else:
             f, jac = (np.ascontiguousarray(v.T) for v in start_values)
         obj = _objective(f)
-        defined = np.isfinite(obj) & np.isfinite(_abs_max(jac))
+        # a start exactly at a root needs no derivative there (√x at 0 has
+        # none): it is kept, and retires at once as converged
+        defined = np.isfinite(obj) & (np.isfinite(_abs_max(jac)) | (obj == 0))
         self.walk.objective[defined] = obj[defined]
         self.walk.reason[~defined] = UNDEFINED
         self.idx = np.flatnonzero(defined)

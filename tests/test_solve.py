@@ -257,6 +257,23 @@ def test_a_root_where_the_derivative_is_infinite_is_a_root(equation):
     assert result.status == "solved"
 
 
+@pytest.mark.parametrize("method", ["gd", "momentum", "adam"])
+@pytest.mark.parametrize(
+    "equations, start",
+    [(["sqrt(x) + sqrt(y) = 0"], {"x": 0.0, "y": 0.0}),
+     (["sqrt(x - 1) + sqrt(1 - x) = 0"], {"x": 1.0})],
+)
+def test_a_start_on_a_root_where_the_derivative_is_infinite_is_that_root(
+    equations, start, method
+):
+    # The residuals there are zero and defined; only the derivative is not.
+    # Such a start is no undefined point: it is converged where it stands.
+    result = solve(equations, start_points=[start], starts=0, method=method, seed=1)
+    assert result.status == "solved"
+    assert [r.x for r in result.roots] == [list(start.values())]
+    assert result.starts["converged"] == 1 and result.starts["undefined"] == 0
+
+
 def test_a_line_of_least_squares_points_is_one_valley_floor_with_all_as_well():
     # --all ends with more distinct points than are compared pair by pair;
     # they are merged run by run, then the runs with one another.
