@@ -325,7 +325,8 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
     progress = _Progress(obj) if solver.gram is not None else None
     active = np.flatnonzero(ok)
     done = ~ok
-    rejected = np.full(x.shape, np.nan)  # the step last rejected from each point
+    rejected = np.empty(x.shape)  # the step last rejected from each point ...
+    retry = np.zeros(len(x), dtype=bool)  # ... where it has not moved since
     for k in range(steps):
         if not active.size:
             break
@@ -333,14 +334,15 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
         rows = slice(None) if active.size == len(x) else active
         xr, fr, jr, objr = x[rows], f[rows], j[rows], obj[rows]
         delta = solver.step(jr, fr, damping[rows], scale[rows])
-        again = _alike(delta, rejected[rows]) & (damping[rows] <= 1e16)
-        while again.any():  # see SAME_STEP
-            sub = np.flatnonzero(again)
+        sub = np.flatnonzero(retry[rows])
+        while sub.size:  # see SAME_STEP
             ids = active[sub]
-            damping[ids] *= growth[ids]
-            growth[ids] *= 2
-            delta[sub] = solver.step(jr[sub], fr[sub], damping[ids], scale[ids])
-            again[sub] = _alike(delta[sub], rejected[ids]) & (damping[ids] <= 1e16)
+            alike = _alike(delta[sub], rejected[ids]) & (damping[ids] <= 1e16)
+            sub, ids = sub[alike], ids[alike]
+            if sub.size:
+                damping[ids] *= growth[ids]
+                growth[ids] *= 2
+                delta[sub] = solver.step(jr[sub], fr[sub], damping[ids], scale[ids])
         error[rows] = np.abs(delta)
         trial = xr + delta
         if bounded:
@@ -365,25 +367,30 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
         length = np.abs(delta).max(axis=1)
         closing = better & (length <= CLOSING * last[rows])
         shrink *= np.sqrt(np.divide(ot, objr, out=np.ones_like(ot), where=closing))
-        ahead = closing & (growth[rows] == 2.0) & np.isfinite(last[rows])
-        coming = np.abs(delta) * np.where(ahead, length / last[rows], 1.0)[:, None] ** 2
+        # two steps taken in a row (see FIRST_DAMPING): the pace of the second
+        ahead = np.flatnonzero(closing & (growth[rows] == 2.0) & np.isfinite(last[rows]))
+        pace = length[ahead] / last[rows][ahead]
         last[rows] = np.where(better, length, last[rows])
         damping[rows] *= np.where(better, shrink, growth[rows])
         growth[rows] = np.where(better, 2.0, growth[rows] * 2)
-        rejected[rows] = np.where(better[:, None], np.nan, delta)
+        retry[rows] = ~better
         if better.all():
             acc, took = rows, slice(None)
         else:
             acc, took = active[better], better
+            rejected[active[~better]] = delta[~better]
         x[acc], f[acc], obj[acc], j[acc] = trial[took], ft[took], ot[took], jt[took]
         scale[acc] = np.maximum(scale[acc], solver.column_scale(jt[took]))
 
         # Each coordinate is refined to its own relative precision, so a root
         # at 1e-12 is as accurate as one at 1.
         tiny = (np.abs(delta) <= 1e-15 * np.abs(x[rows]) + 1e-300).all(axis=1)
-        arrived = ahead & (coming <= 1e-15 * np.abs(x[rows]) + 1e-300).all(axis=1)
-        error[rows] = np.where(arrived[:, None], coming, error[rows])
-        settled = (obj[rows] == 0) | tiny | arrived | (damping[rows] > 1e16)
+        if ahead.size:
+            coming = np.abs(delta[ahead]) * (pace**2)[:, None]
+            arrived = (coming <= 1e-15 * np.abs(x[active[ahead]]) + 1e-300).all(axis=1)
+            tiny[ahead] |= arrived
+            error[active[ahead[arrived]]] = coming[arrived]
+        settled = (obj[rows] == 0) | tiny | (damping[rows] > 1e16)
         if not better.all():
             stay = active[~better]
             settled[~better] |= _at_rounding(solver, j[stay], f[stay], x[stay])
@@ -408,7 +415,7 @@ SAME_STEP = 0.1
 
 def _alike(delta: np.ndarray, rejected: np.ndarray) -> np.ndarray:
     """Tell, per point (row), whether a step is within :data:`SAME_STEP` of
-    the step rejected there (never where none was rejected: NaN)."""
+    the step rejected there."""
     apart = np.abs(delta - rejected).max(axis=-1)
     return apart <= SAME_STEP * np.abs(rejected).max(axis=-1)
 
