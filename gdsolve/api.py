@@ -631,7 +631,9 @@ def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveRes
         )
     drawn = settings.starts or settings.all_roots  # some starts were random
     boxed = np.isfinite(search.high - search.low).all()
-    if status == "no-root-found" and drawn and boxed:
+    # where the box already spans every unknown's bounds, a wider one adds nothing
+    widens = ((search.low > search.lower) | (search.high < search.upper)).any()
+    if status == "no-root-found" and drawn and boxed and widens:
         low, high = search.low.min(), search.high.max()
         result.warnings.append(
             f"random starts were drawn between {low:g} and {high:g}; a root far "

@@ -556,6 +556,19 @@ def test_the_error_of_a_triple_root_counts_every_newton_step_to_it():
     assert 0.5 * distance <= root.error <= 2 * distance
 
 
+def test_no_root_suggests_a_wider_box_only_where_one_could_reach_further():
+    wider = "a root far outside that box is rarely reached: widen it with --box"
+    # x = 1 lies below the bounds 2:3, which the box already spans
+    spanned = solve(["x = 1"], bounds={"x": (2.0, 3.0)}, seed=1)
+    assert spanned.status == "no-root-found"
+    assert not any(wider in w for w in spanned.warnings)
+    # x^2 + 1 = 0 has no real root; a root beyond the box -10:10 could exist
+    open_ended = solve(["x^2 + 1 = 0"], seed=1)
+    assert [w for w in open_ended.warnings if wider in w] == [
+        f"random starts were drawn between -10 and 10; {wider} if one may be there"
+    ]
+
+
 def test_a_box_outside_the_bounds_is_noted_with_where_starts_were_drawn():
     result = solve(["x^2 = 0.25"], box=(5.0, 6.0), bounds={"x": (0.0, 1.0)}, seed=1)
     assert [r.x for r in result.roots] == [pytest.approx([0.5])]
