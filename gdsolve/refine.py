@@ -343,7 +343,8 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
                 damping[ids] *= growth[ids]
                 growth[ids] *= 2
                 delta[sub] = solver.step(jr[sub], fr[sub], damping[ids], scale[ids])
-        error[rows] = np.abs(delta)
+        moves = np.abs(delta)
+        error[rows] = moves
         trial = xr + delta
         if bounded:
             trial = np.minimum(np.maximum(trial, lower), upper)
@@ -364,7 +365,7 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
         better &= np.isfinite(ot) & np.isfinite(jact).all(axis=1)
 
         shrink = np.maximum(1 / 3, 1 - (2 * np.clip(ratio, 0, 1) - 1) ** 3)
-        length = np.abs(delta).max(axis=1)
+        length = moves.max(axis=1)
         closing = better & (length <= CLOSING * last[rows])
         shrink *= np.sqrt(np.divide(ot, objr, out=np.ones_like(ot), where=closing))
         # two steps taken in a row (see FIRST_DAMPING): the pace of the second
@@ -384,9 +385,9 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
 
         # Each coordinate is refined to its own relative precision, so a root
         # at 1e-12 is as accurate as one at 1.
-        tiny = (np.abs(delta) <= 1e-15 * np.abs(x[rows]) + 1e-300).all(axis=1)
+        tiny = (moves <= 1e-15 * np.abs(x[rows]) + 1e-300).all(axis=1)
         if ahead.size:
-            coming = np.abs(delta[ahead]) * (pace**2)[:, None]
+            coming = moves[ahead] * (pace**2)[:, None]
             arrived = (coming <= 1e-15 * np.abs(x[active[ahead]]) + 1e-300).all(axis=1)
             tiny[ahead] |= arrived
             error[active[ahead[arrived]]] = coming[arrived]
