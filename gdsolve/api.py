@@ -165,6 +165,12 @@ class Settings:
         _check_interval("every unknown", self.box)
         for name, interval in self.boxes.items():
             _check_interval(name, interval)
+        for k, point in enumerate(self.start_points, 1):
+            for name, value in point.items():
+                if not _finite(value):
+                    raise OptionError(
+                        f"start point {k}: {name} = {value} is not a finite number"
+                    )
 
     def _check_method_settings(self) -> None:
         """Refuse settings the chosen method does not use, rather than ignore them."""
@@ -197,6 +203,14 @@ class Settings:
             elif own["lr"] is None:
                 own["lr"] = 0.5
         return own
+
+
+def _finite(value: object) -> bool:
+    """Whether ``value`` is a finite real number."""
+    try:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    except TypeError:
+        return False
 
 
 def _check_interval(name: str, interval: Interval) -> None:

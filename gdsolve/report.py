@@ -128,7 +128,7 @@ def _clean(data: Any) -> Any:
     return data
 
 
-CSV_HEAD = ["system", "solution", "kind", "residual", "starts"]
+CSV_HEAD = ["system", "status", "solution", "kind", "residual", "starts"]
 
 
 def csv_rows(
@@ -136,23 +136,22 @@ def csv_rows(
 ) -> list[list[Any]]:
     """Return CSV rows (one per solution) for one system's JSON record.
 
-    A system without solutions gets one row with its status in the ``kind``
-    column and its best least-squares point, if any; one that failed gets a
-    row with empty values.
+    Every row carries its system's status, so that the sample points of a
+    curve of solutions (``not-isolated``) are not read as isolated roots. A
+    system without solutions gets one row with its best least-squares point,
+    if any; one that failed gets a row with empty values.
     """
     unknowns = list(unknowns)
+    status = record.get("status", "error")
     solutions = record.get("solutions") or []
-    if not solutions:
-        kind = record.get("status", "error")
-        best = record.get("best")
-        if not best:
-            return [[name, "", kind, "", ""] + [""] * len(unknowns)]
-        values = [_cell(best["values"].get(u)) for u in unknowns]
-        return [[name, "", kind, _cell(best["residual"]), "", *values]]
     rows = []
-    for i, s in enumerate(solutions, 1):
-        values = [_cell(s["values"].get(u)) for u in unknowns]
-        rows.append([name, i, s["kind"], _cell(s["residual"]), s["starts"], *values])
+    for i, point in enumerate(solutions or [record.get("best")], 1):
+        if not point:
+            rows.append([name, status, "", "", "", ""] + [""] * len(unknowns))
+            continue
+        values = [_cell(point["values"].get(u)) for u in unknowns]
+        rows.append([name, status, i if solutions else "", point["kind"],
+                     _cell(point["residual"]), point.get("starts", ""), *values])
     return rows
 
 

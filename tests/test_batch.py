@@ -288,14 +288,35 @@ def test_csv_has_a_header_and_a_row_per_solution_over_the_union_of_unknowns(
     result = cli("batch", str(path), "-f", "csv", "--seed", "2", "-q")
     assert result.exit_code == 2
     head, *rows = [line.split(",") for line in result.stdout.splitlines()]
-    assert head == ["system", "solution", "kind", "residual", "starts", "y", "x", "z"]
-    assert [row[:3] + row[5:] for row in rows] == [
-        ["a", "1", "root", "-1.0", "", ""],
-        ["a", "2", "root", "1.0", "", ""],
-        ["b", "1", "root", "", "2.0", "3.0"],
-        ["c", "", "error", "", "", ""],
+    assert head == [
+        "system", "status", "solution", "kind", "residual", "starts", "y", "x", "z"
     ]
-    assert int(rows[0][4]) + int(rows[1][4]) == 64
+    assert [row[:4] + row[6:] for row in rows] == [
+        ["a", "solved", "1", "root", "-1.0", "", ""],
+        ["a", "solved", "2", "root", "1.0", "", ""],
+        ["b", "solved", "1", "root", "", "2.0", "3.0"],
+        ["c", "error", "", "", "", "", ""],
+    ]
+    assert int(rows[0][5]) + int(rows[1][5]) == 64
+
+
+def test_csv_marks_the_sample_points_of_a_curve_and_the_best_point_of_no_root(
+    cli, tmp_path
+):
+    path = tmp_path / "b.txt"
+    path.write_text("@name line\nx + y = 1\n\n@name none\nx^2 + 1 = 0")
+    result = cli("batch", str(path), "-f", "csv", "--seed", "2", "-q")
+    assert result.exit_code == 1
+    head, *rows = [line.split(",") for line in result.stdout.splitlines()]
+    assert head == ["system", "status", "solution", "kind", "residual", "starts",
+                    "x", "y"]
+    line = [row for row in rows if row[0] == "line"]
+    assert len(line) == 8
+    assert {tuple(row[1:4:2]) for row in line} == {("not-isolated", "root")}
+    assert all(abs(float(row[6]) + float(row[7]) - 1) < 1e-12 for row in line)
+    (none,) = [row for row in rows if row[0] == "none"]
+    assert none[1:4] == ["no-root-found", "1", "local-minimum"]
+    assert float(none[4]) == pytest.approx(1.0) and abs(float(none[6])) < 1e-6
 
 
 def test_jsonl_and_json_hold_the_same_records(cli, tmp_path):
@@ -401,7 +422,9 @@ def test_a_set_up_past_its_limit_is_stopped_and_the_batch_goes_on(tmp_path):
     assert small["status"] == "solved"
 
 
-def long_batch(tmp_path: Path, count: int = 300) -> Path:
+def long_batch(tmp_path: Path, count: int = 3000) -> Path:
+    """A batch file that takes half a minute or more: a test that interrupts
+    it after a few seconds finds it still running on a fast machine."""
     path = tmp_path / "long.txt"
     path.write_text("".join(
         f"@name s{i}\nx^2 + y^2 = {i % 7 + 1}\nx*y = {(i % 3 + 1) / 4}\n\n"
@@ -438,7 +461,7 @@ def test_sigterm_writes_the_finished_rows_of_a_csv_and_exits_130(tmp_path):
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130
     lines = out.decode().splitlines()
-    assert lines[0] == "system,solution,kind,residual,starts,x,y"
+    assert lines[0] == "system,status,solution,kind,residual,starts,x,y"
     assert len(lines) > 1 and all(line.startswith("s") for line in lines[1:])
     assert "gdsolve: interrupted after" in err.decode()
 

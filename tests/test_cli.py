@@ -64,7 +64,8 @@ def test_csv_output_has_a_header_and_a_row_per_solution(cli):
     result = cli("solve", "x^2 = 9", "--seed", "1", "--format", "csv")
     assert result.exit_code == 0
     lines = result.stdout.strip().splitlines()
-    assert lines[0] == "system,solution,kind,residual,starts,x"
+    assert lines[0] == "system,status,solution,kind,residual,starts,x"
+    assert [line.split(",")[1] for line in lines[1:]] == ["solved", "solved"]
     assert [line.split(",")[-1] for line in lines[1:]] == ["-3.0", "3.0"]
 
 
@@ -383,8 +384,8 @@ def test_csv_without_a_root_carries_the_best_point(cli):
     result = cli("solve", "x^2 + 1 = 0", "-f", "csv", "--seed", "1")
     assert result.exit_code == 1
     row = result.stdout.strip().splitlines()[1].split(",")
-    assert row[2] == "local-minimum" and float(row[3]) == pytest.approx(1.0)
-    assert abs(float(row[5])) < 1e-6
+    assert row[1:4] == ["no-root-found", "1", "local-minimum"]
+    assert float(row[4]) == pytest.approx(1.0) and abs(float(row[6])) < 1e-6
 
 
 @pytest.mark.parametrize(

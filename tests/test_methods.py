@@ -89,6 +89,14 @@ def test_heavy_ball_keeps_a_fraction_of_the_last_step():
         (lambda: make_method("newton", {}), "unknown method 'newton'"),
         (lambda: Settings(starts=0), "starts must be at least 1, got 0"),
         (lambda: Settings(box=(3.0, 1.0)), "LO < HI"),
+        (
+            lambda: Settings(start_points=[{"x": 1.0}, {"x": 2.0, "y": float("inf")}]),
+            "start point 2: y = inf is not a finite number",
+        ),
+        (
+            lambda: Settings(start_points=[{"x": "one"}]),
+            "start point 1: x = one is not a finite number",
+        ),
     ],
 )
 def test_bad_settings_are_rejected_with_the_value(build, message):

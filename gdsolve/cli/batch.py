@@ -387,7 +387,7 @@ class _Csv(_Writer):
     def write(self, record: dict[str, Any]) -> None:
         for name in record.get("variables") or []:
             self.unknowns.setdefault(name, None)
-        brief = {"status": record.get("status"), "solutions": record.get("solutions")}
+        brief = {key: record.get(key) for key in ("status", "solutions", "best")}
         self.kept.append((str(record.get("name", "")), brief))
 
     def finish(self, interrupted: bool) -> None:
