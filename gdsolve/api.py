@@ -481,6 +481,8 @@ def _check_memory(system: System, starts: int) -> None:
 
 
 def _bounds(system: System, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """The limits of each unknown: its ``--bounds``, narrowed to the edges of
+    the domain the equations imply, where the two overlap."""
     lower = np.full(system.n_unknowns, -np.inf)
     upper = np.full(system.n_unknowns, np.inf)
     for name, (low, high) in settings.bounds.items():
@@ -489,6 +491,10 @@ def _bounds(system: System, settings: Settings) -> tuple[np.ndarray, np.ndarray]
         upper[j] = np.inf if high is None else high
         if not lower[j] < upper[j]:
             raise OptionError(f"bounds for {name} are empty: {low}:{high}")
+    if system.domain is not None:
+        low, high = np.maximum(lower, system.domain[0]), np.minimum(upper, system.domain[1])
+        overlap = low < high
+        lower[overlap], upper[overlap] = low[overlap], high[overlap]
     return lower, upper
 
 
@@ -510,15 +516,24 @@ def _box(
 
 
 def _boxes_outside_bounds(search: _Search) -> list[str]:
-    """Say where a box asked for lies wholly outside its unknown's bounds
-    (the starts were then drawn next to the bounds instead)."""
+    """Say where a box asked for lies wholly outside its unknown's bounds or
+    domain (the starts were then drawn next to them instead)."""
     settings, notes = search.settings, []
     for j, name in enumerate(search.system.names):
         lo, hi = settings.boxes.get(name, settings.box)
         if hi <= search.lower[j] or lo >= search.upper[j]:
+            given = settings.bounds.get(name, (None, None))
+            limits = (search.lower[j], search.upper[j])
+            own = all(b == v or (b is None and math.isinf(v))
+                      for b, v in zip(given, limits))
+            where = (
+                "its bounds" if own
+                else "where the equations are defined within its bounds,"
+                if name in settings.bounds else "where the equations are defined,"
+            )
             notes.append(
-                f"the box {lo:g}:{hi:g} for {name} lies outside its bounds "
-                f"{search.lower[j]:g}:{search.upper[j]:g}, so its starts were "
+                f"the box {lo:g}:{hi:g} for {name} lies outside {where} "
+                f"{limits[0]:g}:{limits[1]:g}, so its starts were "
                 f"drawn between {search.low[j]:g} and {search.high[j]:g}"
             )
     return notes

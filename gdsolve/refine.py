@@ -691,7 +691,7 @@ def classify(
         move, weak = _svd_step(system.dense(jv) / size[:, :, None], f / size)
     weak = _remembered(weak)
     step = np.abs(move)
-    gn = step.max(axis=1, initial=0.0)
+    gn = np.abs(_within_bounds(move, x, lower, upper)).max(axis=1, initial=0.0)
 
     # the size of each equation's terms; a term whose unknown is zero has
     # none, even where its derivative is infinite (√x at 0)
@@ -961,6 +961,14 @@ def _svd_step(j: np.ndarray, f: np.ndarray):
     return step, weak
 
 
+def _within_bounds(move, x, lower, upper) -> np.ndarray:
+    """``move`` without its components that would cross a bound ``x`` is on:
+    the distance a point on a bound may be from where it belongs (a valley
+    floor held by a bound is exactly there)."""
+    across = ((x <= lower) & (move < 0)) | ((x >= upper) & (move > 0))
+    return np.where(across, 0.0, move)
+
+
 def _on_bound(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
     return bool(((x <= lower) | (x >= upper)).any())
 
@@ -998,7 +1006,8 @@ def _find_saddles(system, x, verdicts, lower, upper) -> None:
     bend = scale * ((1 + np.abs(pts)) ** 2).max(axis=1)
     # At a valley floor the Gauss-Newton step says nothing (J is singular
     # there); a Newton step on the objective estimates the distance instead.
-    newton = np.abs(np.linalg.pinv(hess) @ gradient(system, pts)[..., None])[..., 0]
+    newton = -(np.linalg.pinv(hess) @ gradient(system, pts)[..., None])[..., 0]
+    newton = np.abs(_within_bounds(newton, pts, lower, upper))
     for k, r in enumerate(rows):
         verdicts[r].error = float(newton[k].max(initial=0.0))
     for r, lowest, top, change in zip(rows, eig[:, 0], scale, bend):

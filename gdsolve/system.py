@@ -27,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 
+from gdsolve.domain import domain_bounds
 from gdsolve.errors import SetupError
 from gdsolve.parsing import ParsedSystem
 
@@ -109,6 +110,8 @@ class System:
         rows: Equation index of each structurally nonzero Jacobian entry.
         cols: Unknown index of each structurally nonzero Jacobian entry.
         setup_seconds: Wall time spent differentiating and compiling.
+        domain: The lower and upper edge of each unknown's domain, where the
+            equations imply one (see :mod:`gdsolve.domain`), else ``∓inf``.
     """
 
     names: tuple[str, ...]
@@ -117,6 +120,7 @@ class System:
     cols: np.ndarray
     source: str
     setup_seconds: float = 0.0
+    domain: tuple[np.ndarray, np.ndarray] | None = None
     _residual_fn: EvalFn = field(init=False, repr=False)
     _full_fn: EvalFn = field(init=False, repr=False)
 
@@ -244,6 +248,7 @@ def build_system(
         cols=np.asarray(cols, dtype=np.intp),
         source=source,
         setup_seconds=time.perf_counter() - began,
+        domain=domain_bounds(parsed.residuals, parsed.symbols),
     )
 
 

@@ -159,7 +159,7 @@ def test_starts_where_the_equations_are_undefined_are_redrawn_and_counted():
     result = solve(["sqrt(x - 3) = 1"], seed=1)
     assert result.roots[0].x == pytest.approx([4.0])
     assert result.starts["undefined"] == 0
-    stuck = solve(["sqrt(x - 30) = 1"], seed=1, box=(-10.0, 10.0))
+    stuck = solve(["log(x - 30) = 1"], seed=1, box=(-10.0, 10.0))
     assert stuck.starts["undefined"] == 64
     assert stuck.status == "no-root-found"
     assert any("undefined" in w for w in stuck.warnings)
@@ -207,7 +207,7 @@ def test_all_mode_reaches_a_root_whose_basin_is_a_sliver_of_the_box():
 
 def test_no_root_outcomes_say_why():
     assert solve(["2*x + y = 1", "x*y = 1"], seed=1).reason == "valley-floor"
-    assert solve(["sqrt(x - 30) = 1"], seed=1).reason == "undefined"
+    assert solve(["log(x - 30) = 1"], seed=1).reason == "undefined"
     budget = solve(["x^2 + y^2 = 4", "x*y = 1"], seed=1, max_iter=1, polish=False)
     assert budget.status == "no-root-found" and budget.reason == "budget"
     assert budget.to_dict()["reason"] == "budget"
@@ -766,3 +766,39 @@ def test_a_point_whose_scaled_jacobian_overflows_is_judged_not_crashed_on():
     result = solve(["((3.7+y)^(1/(1-y)))^(1/3) = -1"], seed=1)
     assert result.status == "no-root-found"
     assert result.roots == []
+
+
+@pytest.mark.parametrize(
+    "equations, root",
+    [
+        (["sqrt(x) + sqrt(y) = 0"], [0.0, 0.0]),
+        (["sqrt(x - 1) + sqrt(2 - y) = 0"], [1.0, 2.0]),
+        (["acos(x) = 0"], [1.0]),
+        (["asin(x) = -pi/2"], [-1.0]),
+    ],
+)
+def test_a_root_on_the_edge_of_the_domain_is_reached_exactly(equations, root):
+    # the derivative is infinite there: steps that cross the edge stop on it
+    result = solve(equations, seed=1)
+    assert result.status == "solved"
+    assert [r.x for r in result.roots] == [root]
+    assert result.roots[0].residual == 0.0
+    assert result.starts["converged"] == 64
+
+
+def test_starts_are_drawn_where_the_equations_are_defined():
+    result = solve(["sqrt(x - 30) = 1"], seed=1, box=(-10.0, 10.0))
+    assert [r.x for r in result.roots] == [pytest.approx([31.0], abs=1e-12)]
+    assert result.starts["undefined"] == 0
+    assert result.warnings == [
+        "the box -10:10 for x lies outside where the equations are defined, "
+        "30:inf, so its starts were drawn between 30 and 40"
+    ]
+
+
+def test_a_valley_floor_held_by_a_bound_is_shown_where_it_is():
+    result = solve(["sqrt(x - 30) = 1"], seed=1, bounds={"x": (31.5, None)})
+    (floor,) = result.solutions
+    assert floor.kind == "local-minimum" and floor.x == [31.5]
+    assert floor.error == 0.0
+    assert floor.residual == pytest.approx(math.sqrt(1.5) - 1)

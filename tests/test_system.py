@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -137,3 +138,27 @@ def test_evenly_spaced_unknowns_of_a_group_are_a_slice():
     x = np.full((1, n), 0.5)
     f, _ = system.evaluate(x)
     assert f[0].tolist() == [-0.25] * (n - 1) + [-0.5]
+
+
+@pytest.mark.parametrize(
+    "equations, lower, upper",
+    [
+        (["sqrt(x) + sqrt(y) = 0"], [0.0, 0.0], [math.inf, math.inf]),
+        (["acos(2*x - 1) = y", "sqrt(5 - y) = x"], [0.0, -math.inf], [1.0, 5.0]),
+        (["asin(x/4) + acosh(y + 1) = 1"], [-4.0, 0.0], [4.0, math.inf]),
+        (["x^1.5 + y^(3/2) = 1"], [0.0, 0.0], [math.inf, math.inf]),
+        # several unknowns under one root, open edges (log, 1/sqrt), an odd
+        # root defined everywhere: no edge is taken
+        (["sqrt(x + y) = 1", "log(x) = y"], [-math.inf] * 2, [math.inf] * 2),
+        (["1/sqrt(x) = 2", "cbrt(y) = x^2"], [-math.inf] * 2, [math.inf] * 2),
+    ],
+)
+def test_the_edges_of_the_domain_of_single_unknowns(equations, lower, upper):
+    system = prepare(equations)
+    assert system.domain[0].tolist() == lower
+    assert system.domain[1].tolist() == upper
+
+
+def test_an_edge_that_is_no_float_lies_just_inside_the_domain():
+    (edge,) = prepare(["sqrt(3*x - 1) = 0"]).domain[0]
+    assert 3 * edge - 1 >= 0 and edge == pytest.approx(1 / 3, rel=1e-15)
