@@ -44,6 +44,10 @@ def domain_bounds(
                         upper[j] = min(upper[j], edge)
     except RecursionError:  # an expression too deep to walk: no edges from it
         pass
+    # a domain with no inside (sqrt(x - 1) + sqrt(1 - x): the one point 1) has
+    # no edges to step along
+    empty = ~(lower < upper)
+    lower[empty], upper[empty] = -np.inf, np.inf
     return lower, upper
 
 

@@ -186,6 +186,13 @@ class _Solver:
             return _times(self.system, j, v)
         return np.einsum("smn,sn->sm", j, v)
 
+    def holding(self, j: np.ndarray, held: np.ndarray) -> np.ndarray:
+        """Return the Jacobians with the columns of the ``held`` unknowns
+        (per point) zero: a step solved with them leaves those unknowns be."""
+        if self.gram is not None:
+            return j * ~held[:, self.system.cols]
+        return j * ~held[:, None, :]
+
     def column_scale(self, j: np.ndarray) -> np.ndarray:
         """Return ``diag(JᵀJ)`` for each point, floored away from zero."""
         if self.gram is not None:
@@ -333,7 +340,12 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
         # While every point is active, whole arrays stand in for the rows.
         rows = slice(None) if active.size == len(x) else active
         xr, fr, jr, objr = x[rows], f[rows], j[rows], obj[rows]
-        delta = solver.step(jr, fr, damping[rows], scale[rows])
+        js = jr  # the Jacobians the step is solved with
+        if bounded:
+            held = held_at_bounds(xr, solver.jt_times(jr, fr), lower, upper)
+            if held.any():
+                js = solver.holding(jr, held)
+        delta = solver.step(js, fr, damping[rows], scale[rows])
         sub = np.flatnonzero(retry[rows])
         while sub.size:  # see SAME_STEP
             ids = active[sub]
@@ -342,7 +354,7 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
             if sub.size:
                 damping[ids] *= growth[ids]
                 growth[ids] *= 2
-                delta[sub] = solver.step(jr[sub], fr[sub], damping[ids], scale[ids])
+                delta[sub] = solver.step(js[sub], fr[sub], damping[ids], scale[ids])
         moves = np.abs(delta)
         error[rows] = moves
         trial = xr + delta
@@ -450,13 +462,19 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
         np.maximum(scale, columns, out=scale)
         np.maximum(scale, 1e-12 * columns.max(initial=0.0) + 1e-200, out=scale)
         g = j.T @ f
+        solved = normal, g  # JᵀJ and Jᵀf of the step
+        if bounded:
+            held = held_at_bounds(x, g, lower, upper)
+            if held.any():
+                js = j * ~held
+                solved = js.T @ js, js.T @ f
         while True:  # see SAME_STEP
-            a = normal.copy()
+            a = solved[0].copy()
             a.flat[:: len(x) + 1] += damping * scale
             try:
-                delta = -np.linalg.solve(a, g)
+                delta = -np.linalg.solve(a, solved[1])
             except np.linalg.LinAlgError:
-                delta = -(np.linalg.pinv(a) @ g)
+                delta = -(np.linalg.pinv(a) @ solved[1])
             if rejected is None or damping > 1e16 or not _alike(delta, rejected):
                 break
             damping *= growth
@@ -961,6 +979,13 @@ def _svd_step(j: np.ndarray, f: np.ndarray):
     return step, weak
 
 
+def held_at_bounds(x, slope, lower, upper) -> np.ndarray:
+    """Tell which unknowns lie on a bound that the objective falls across
+    (``slope`` is its gradient, or any positive multiple): steps leave them
+    on the bound and are made by the other unknowns."""
+    return ((x <= lower) & (slope > 0)) | ((x >= upper) & (slope < 0))
+
+
 def _within_bounds(move, x, lower, upper) -> np.ndarray:
     """``move`` without its components that would cross a bound ``x`` is on:
     the distance a point on a bound may be from where it belongs (a valley
@@ -1006,8 +1031,11 @@ def _find_saddles(system, x, verdicts, lower, upper) -> None:
     bend = scale * ((1 + np.abs(pts)) ** 2).max(axis=1)
     # At a valley floor the Gauss-Newton step says nothing (J is singular
     # there); a Newton step on the objective estimates the distance instead.
-    newton = -(np.linalg.pinv(hess) @ gradient(system, pts)[..., None])[..., 0]
-    newton = np.abs(_within_bounds(newton, pts, lower, upper))
+    # (with the unknowns held on a bound left out: a floor there is where it is)
+    slope = gradient(system, pts)
+    free = ~held_at_bounds(pts, slope, lower, upper)
+    within = hess * free[:, :, None] * free[:, None, :]
+    newton = np.abs(np.linalg.pinv(within) @ (slope * free)[..., None])[..., 0]
     for k, r in enumerate(rows):
         verdicts[r].error = float(newton[k].max(initial=0.0))
     for r, lowest, top, change in zip(rows, eig[:, 0], scale, bend):

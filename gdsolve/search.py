@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from gdsolve.methods import Method
-from gdsolve.refine import polish
+from gdsolve.refine import held_at_bounds, polish
 from gdsolve.sparse import is_sparse
 from gdsolve.system import FEW_ENTRIES, System
 
@@ -400,6 +400,8 @@ class _Walker:
             mask[chosen] = system.n_equations / s.batch_size
             f = f * mask
         half = system.jt_times(jac, f)
+        if self.bounded:
+            self._hold_at_bounds(half)
         gradient = 2.0 * half if s.line_search or self.walk.trace else None
         if not s.scale:
             return (gradient if gradient is not None else 2.0 * half), gradient, None
@@ -409,6 +411,12 @@ class _Walker:
         floor += 1e-300
         np.maximum(curvature, floor, out=curvature)
         return np.divide(half, curvature, out=half), gradient, curvature
+
+    def _hold_at_bounds(self, half: np.ndarray) -> None:
+        """Zero the gradient's components that point out of a bound the start
+        is on: the unknown stays there, and the line search judges the step
+        by the descent the other unknowns can make."""
+        half[held_at_bounds(self.x, half, self.lower, self.upper)] = 0.0
 
     def advance(self, iteration: int) -> None:
         """Move every active start one step and retire those that are done."""

@@ -38,6 +38,10 @@ SETUP_MEMORY = 4 * 1024**3
 
 EvalFn = Callable[..., None]
 
+#: How far inside an edge of its domain, relative to ``1 + |x|``, a derivative
+#: that is infinite on the edge is taken instead (``√x`` has slope 5e5 there).
+EDGE_NUDGE = 1e-12
+
 #: Up to this many Jacobian entries, the descent of many starts sums over the
 #: entries entry by entry (one operation each over all starts).
 FEW_ENTRIES = 64
@@ -130,6 +134,10 @@ class System:
         self._residual_fn = namespace["residuals"]
         self._full_fn = namespace["residuals_and_jacobian"]
         self.sums = EntrySums(self.rows, self.cols, self.n_equations, self.n_unknowns)
+        #: Whether some unknown has an edge of its domain (see _slopes_inside).
+        self._edged = self.domain is not None and bool(
+            np.isfinite(self.domain[0]).any() or np.isfinite(self.domain[1]).any()
+        )
         m, n = self.n_equations, self.n_unknowns
         #: Every entry is structurally nonzero, row by row: the entries are
         #: the dense Jacobian already.
@@ -170,6 +178,8 @@ class System:
         jac = np.empty((x.shape[0], self.nnz))
         with np.errstate(all="ignore"):
             self._full_fn(x.T, f.T, jac.T)
+            if self._edged:
+                self._slopes_inside(x.T, jac.T)
         return f, jac
 
     def residuals_columns(self, x: np.ndarray) -> np.ndarray:
@@ -192,7 +202,35 @@ class System:
         f = np.empty((self.n_equations, x.shape[1]))
         jac = np.empty((self.nnz, x.shape[1]))
         self._full_fn(x, f, jac)
+        if self._edged:
+            self._slopes_inside(x, jac)
         return f, jac
+
+    def _slopes_inside(self, x: np.ndarray, jac: np.ndarray) -> None:
+        """Where a point lies on an edge of the domain and a derivative is
+        infinite there (√x at 0), put the derivative a hair inside the edge
+        in its place (points and entries one per column).
+
+        Steps from the edge then move along it, or back inside, instead of
+        stopping: the finite slope is steep enough that the unknown on the
+        edge barely moves while the others go their way.
+        """
+        infinite = ~np.isfinite(jac)
+        if not infinite.any():
+            return
+        starts = np.flatnonzero(infinite.any(axis=0))
+        at = x[:, starts]
+        lower, upper = (edge[:, None] for edge in self.domain)
+        low, high = at <= lower, at >= upper
+        if not (low | high).any():
+            return
+        nudge = EDGE_NUDGE * (1 + np.abs(at))
+        inside = np.where(low, lower + nudge, np.where(high, upper - nudge, at))
+        f = np.empty((self.n_equations, len(starts)))
+        slopes = np.empty((self.nnz, len(starts)))
+        self._full_fn(inside, f, slopes)
+        better = infinite[:, starts] & np.isfinite(slopes)
+        jac[:, starts] = np.where(better, slopes, jac[:, starts])
 
     def jt_times(self, jac: np.ndarray, f: np.ndarray) -> np.ndarray:
         """Return Jᵀf for each start, summing only the nonzero entries."""

@@ -775,10 +775,16 @@ def test_a_point_whose_scaled_jacobian_overflows_is_judged_not_crashed_on():
         (["sqrt(x - 1) + sqrt(2 - y) = 0"], [1.0, 2.0]),
         (["acos(x) = 0"], [1.0]),
         (["asin(x) = -pi/2"], [-1.0]),
+        # the other unknown still has its way to go when x reaches the edge
+        (["sqrt(x) + y = 1", "y = 1"], [0.0, 1.0]),
+        (["sqrt(x) + (y - 2)^2 = 0", "x + y = 2"], [0.0, 2.0]),
+        # a root inside, reached by starts that touch the edge on their way
+        (["sqrt(x) + y = 0.5", "y = 0"], [0.25, 0.0]),
     ],
 )
 def test_a_root_on_the_edge_of_the_domain_is_reached_exactly(equations, root):
-    # the derivative is infinite there: steps that cross the edge stop on it
+    # the derivative is infinite there: steps that cross the edge stop on it,
+    # and move on from it with the slope just inside
     result = solve(equations, seed=1)
     assert result.status == "solved"
     assert [r.x for r in result.roots] == [root]
@@ -802,3 +808,24 @@ def test_a_valley_floor_held_by_a_bound_is_shown_where_it_is():
     assert floor.kind == "local-minimum" and floor.x == [31.5]
     assert floor.error == 0.0
     assert floor.residual == pytest.approx(math.sqrt(1.5) - 1)
+
+
+def test_a_valley_floor_on_the_edge_of_the_domain_is_exactly_there():
+    result = solve(["sqrt(x) + 1 = 0"], seed=1)
+    assert result.status == "no-root-found" and result.reason == "valley-floor"
+    (floor,) = result.solutions
+    assert (floor.kind, floor.x, floor.residual, floor.error) == (
+        "local-minimum", [0.0], 1.0, 0.0
+    )
+
+
+def test_a_valley_floor_on_a_bound_is_the_lowest_point_along_it():
+    # on x = 2 the objective (3 + y²)² + (y - 1)² is lowest where
+    # 4y³ + 14y = 2; steps leave x on its bound and move y alone
+    result = solve(["x^2 + y^2 = 1", "x + y = 3"], seed=1, bounds={"x": (2.0, None)})
+    (floor,) = result.solutions
+    x, y = floor.x
+    assert floor.kind == "local-minimum" and x == 2.0
+    assert 4 * y**3 + 14 * y - 2 == pytest.approx(0.0, abs=1e-7)
+    assert floor.error < 1e-8
+    assert result.starts["budget"] == 0

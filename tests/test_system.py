@@ -151,6 +151,8 @@ def test_evenly_spaced_unknowns_of_a_group_are_a_slice():
         # root defined everywhere: no edge is taken
         (["sqrt(x + y) = 1", "log(x) = y"], [-math.inf] * 2, [math.inf] * 2),
         (["1/sqrt(x) = 2", "cbrt(y) = x^2"], [-math.inf] * 2, [math.inf] * 2),
+        # a domain of one point has no inside to step along
+        (["sqrt(x - 1) + sqrt(1 - x) = y"], [-math.inf] * 2, [math.inf] * 2),
     ],
 )
 def test_the_edges_of_the_domain_of_single_unknowns(equations, lower, upper):
