@@ -338,7 +338,7 @@ class _Walker:
         self.narrowest = float(settings.width.min())
         #: A start whose every residual is within the tolerance has an objective
         #: below this; only then are its residuals checked one by one.
-        self.near = 1.0001 * system.n_equations * settings.tol**2
+        self.near = 1.0001 * system.n_equations * (settings.tol * settings.tol)
         if settings.weights is not None:
             self.near *= float(np.max(settings.weights)) ** 2
 

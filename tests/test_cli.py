@@ -516,3 +516,19 @@ def test_the_summary_says_how_unreported_starts_were_judged(cli, polish, words):
     # found after polishing only when there was any
     result = cli("solve", "exp(-x^2) = 0", "--seed", "1", *polish)
     assert f"; {words}, not reported: " in result.stderr
+
+
+@pytest.mark.parametrize("command", [["solve"], ["solve", "-f", "json"], ["compare"]])
+def test_no_equations_at_a_terminal_prints_the_usage_and_exits_2(command):
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run([*RUN, *command], stdin=follower, capture_output=True,
+                              text=True, timeout=60)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert done.returncode == 2
+    assert done.stderr.startswith('usage: gdsolve solve "x^2 + y^2 = 4" "x*y = 1"')
+    assert "internal error" not in done.stderr + done.stdout

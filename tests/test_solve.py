@@ -829,3 +829,8 @@ def test_a_valley_floor_on_a_bound_is_the_lowest_point_along_it():
     assert 4 * y**3 + 14 * y - 2 == pytest.approx(0.0, abs=1e-7)
     assert floor.error < 1e-8
     assert result.starts["budget"] == 0
+
+
+def test_a_huge_tolerance_is_a_tolerance_not_an_overflow():
+    result = solve(["x^2 = 4"], seed=1, tol=1e300)
+    assert [r.x for r in result.roots] == [[-2.0], [2.0]]

@@ -102,6 +102,8 @@ def guarded(run: Callable[[], Any], json_output: bool = False) -> Any:
         return run()
     except GdsolveError as error:
         fail(error, json_output)
+    except typer.Exit:  # the command chose its exit code (a usage line said why)
+        raise
     except KeyboardInterrupt:
         stderr().print("gdsolve: interrupted", highlight=False)
         raise typer.Exit(ExitCode.INTERRUPTED) from None
