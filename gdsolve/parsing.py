@@ -36,9 +36,10 @@ Syntax:
   ``x^(1/3)`` is undefined for negative ``x``. Function names are reserved.
 
 Numbers are computed in float64 while reading: ``2^10`` becomes 1024 and
-``sqrt(2)/3`` becomes 0.4714045207910317; a constant that overflows or leaves
-a function's domain (``log(-1)``, ``1/0``) is an error that points at the
-place. Limits (see :data:`LIMITS`): 10 000 characters per equation and 100 000
+``sqrt(2)/3`` becomes 0.4714045207910317; a constant that overflows, falls
+below float64's normal range (``exp(-1000)``, the 3^-1000 of ``(x/3)^1000``)
+or leaves a function's domain (``log(-1)``, ``1/0``) is an error that points
+at the place. Limits (see :data:`LIMITS`): 10 000 characters per equation and 100 000
 in all, 5 000 equations, 5 000 unknowns, nesting 80 levels deep (parentheses,
 calls, powers, and the expression they build: ``sin(1 + 2x sin(...))`` adds
 three levels per call), exponents of an expression with unknowns up to 1 000.
@@ -54,6 +55,7 @@ import difflib
 import functools
 import math
 import re
+import sys
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -606,10 +608,17 @@ def _number_token(text: str, pos: int, source: _Source) -> _Token:
             end,
         )
     value = float(written)
+    shown = written if len(written) <= 24 else written[:20] + "..."
     if not abs(value) <= LIMITS.literal:
-        shown = written if len(written) <= 24 else written[:20] + "..."
         raise source.error(
             f"number {shown} is too large (more than {LIMITS.literal:g})",
+            pos,
+            limit=True,
+        )
+    if abs(value) < sys.float_info.min and re.match(r"[0.]*[1-9]", written):
+        raise source.error(
+            f"number {shown} is too small (below {sys.float_info.min:.1e}, where "
+            "float64 rounds it to 0 or loses its digits)",
             pos,
             limit=True,
         )
@@ -709,6 +718,20 @@ def _finite(value: float, what: str) -> float:
     return value
 
 
+def _kept(value: float, what: str) -> float:
+    """Return ``value``, a result of nonzero numbers, unless it fell below the
+    normal range of float64 (about 2.2e-308): rounded to 0, or to a number
+    with few digits left, it would be a different equation
+    (``(x/3)^1000 = 1`` would read ``0 = 1``)."""
+    if abs(value) < sys.float_info.min:
+        raise _Fault(
+            f"{what} is too small (below {sys.float_info.min:.1e}, where float64 "
+            "rounds it to 0 or loses its digits)",
+            limit=True,
+        )
+    return value
+
+
 def _settle(expr: sympy.Expr) -> Value:
     """Return a float if the expression came out a number, else the expression."""
     if not expr.is_Atom or isinstance(expr, sympy.Symbol):
@@ -764,9 +787,10 @@ def _mul(coefficient: float, factor: Value, divide: bool) -> tuple[float, Value]
     if divide and value == 0:
         raise _Fault("division by zero")
     result = coefficient / value if divide else coefficient * value
-    if not math.isfinite(result):
+    lost = coefficient and value and not abs(result) >= sys.float_info.min
+    if lost or not math.isfinite(result):
         shown = f"{_fmt(coefficient)}{'/' if divide else '*'}{_fmt(value)}"
-        _finite(result, f"constant {shown}")
+        _kept(_finite(result, f"constant {shown}"), f"constant {shown}")
     if rest is not None and divide:
         rest = sympy.Pow(rest, -1)
     return result, rest
@@ -800,6 +824,8 @@ def _fold_power(base: float, exponent: float) -> float:
         result = math.exp(exponent) if base == math.e else math.pow(base, exponent)
     except OverflowError:
         raise _Fault(f"constant {shown} is too large", limit=True) from None
+    if base:
+        _kept(result, f"constant {shown}")
     return _finite(result, f"constant {shown}")
 
 
@@ -842,7 +868,10 @@ def _call(name: str, args: Sequence[Value]) -> Value:
     if all(isinstance(arg, float) for arg in args):
         shown = f"{name}({', '.join(_fmt(arg) for arg in args)})"
         try:
-            return _finite(float(_FOLD[name](*args)), f"constant {shown}")
+            value = _finite(float(_FOLD[name](*args)), f"constant {shown}")
+            if value or name == "exp":  # exp is never 0: a 0 is lost digits
+                _kept(value, f"constant {shown}")
+            return value
         except OverflowError:
             raise _Fault(f"constant {shown} is too large", limit=True) from None
         except (ValueError, ZeroDivisionError):

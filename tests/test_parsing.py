@@ -528,6 +528,14 @@ def test_empty_equation_between_others_is_refused():
         ("x^-1001 = 1", "exponent -1001 is too large", 1),
         ("x¹⁰⁰¹ = 1", "exponent 1001 is too large", 1),
         ("1e300 * 1e300 = x", "too large", 6),
+        # constants below float64's normal range would round to 0 or lose
+        # their digits, and the equation with them
+        ("x = 1e-400", "number 1e-400 is too small (below 2.2e-308", 4),
+        ("x = 0.5e-310", "number 0.5e-310 is too small", 4),
+        ("(x/3)^1000 = 1", "constant 0.3333333333333333^1000 is too small", 5),
+        ("2^(-1100)*x = 1", "constant 2^(-1100) is too small", 1),
+        ("x = exp(-1000)", "constant exp(-1000) is too small", 4),
+        ("1e-200 * 1e-200 * x = 1", "constant 1e-200*1e-200 is too small", 7),
     ],
 )
 def test_value_limits_raise_a_positioned_limit_error(text, message, position):
@@ -540,6 +548,11 @@ def test_value_limits_raise_a_positioned_limit_error(text, message, position):
 def test_largest_accepted_values():
     parse_system(["x^1000 + x^-1000 + 1e300 = 0"])
     parse_system(["cos(x^z)^1000 = 1"])
+
+
+def test_smallest_accepted_values_and_exact_zeros():
+    parse_system(["x = 1e-300 + 2^-1000 + (x/2)^1000"])
+    parse_system(["x = 0*5 + 0e-400 + log(1) + sin(0) + 0^3"])
 
 
 def test_equation_too_long():
