@@ -39,7 +39,7 @@ from gdsolve.sparse import (
 )
 from gdsolve.system import System
 
-#: Largest dense Jacobian, in floats, polished in one batch.
+#: Most floats of dense Jacobians and their products polished in one batch.
 DENSE_BUDGET = 32_000_000
 #: Most Levenberg-Marquardt iterations when polishing (most points need a few).
 POLISH_STEPS = 100
@@ -115,7 +115,9 @@ def chunks(system: System, count: int) -> int:
     """
     if is_sparse(system):
         return max(1, count)
-    per_point = max(1, system.n_equations * system.n_unknowns)
+    # the Jacobian, and JᵀJ with the copies a damped solve makes of it
+    m, n = system.n_equations, system.n_unknowns
+    per_point = max(1, n * (m + 3 * n))
     return max(1, min(count, DENSE_BUDGET // per_point))
 
 
@@ -699,6 +701,7 @@ def classify(
                 return np.empty((0, system.n_unknowns))
             return weak_directions(solver.gram, jv[i], WEAK_RELATIVE)
 
+        nullity = None  # ARPACK finds at most WEAK_LIMIT weak directions
     else:
         # an equation's size is its typical one, or its size here if larger:
         # a row that vanishes here (a double root) stays small
@@ -706,7 +709,7 @@ def classify(
         if weights is not None:
             size = np.maximum(1.0 / weights, sensitivity)
             size = np.where(np.isfinite(size) & (size > 0), size, 1.0)
-        move, weak = _svd_step(system.dense(jv) / size[:, :, None], f / size)
+        move, weak, nullity = _svd_step(system.dense(jv) / size[:, :, None], f / size)
     weak = _remembered(weak)
     step = np.abs(move)
     gn = np.abs(_within_bounds(move, x, lower, upper)).max(axis=1, initial=0.0)
@@ -768,7 +771,7 @@ def classify(
             kind = "moving"
         verdicts.append(Verdict(kind, float(residual[i]), objective, float(gn[i])))
     _find_saddles(system, x, verdicts, lower, upper)
-    _find_dimensions(system, x, weak, verdicts, lower, upper)
+    _find_dimensions(system, x, weak, verdicts, lower, upper, nullity)
     for i, verdict in enumerate(verdicts):
         if verdict.kind == "root" and verdict.dimension == 0:
             level = max(2 * verdict.residual, slack[i])
@@ -949,8 +952,9 @@ def _constant(system: System, f: np.ndarray) -> list[Verdict]:
 
 
 def _svd_step(j: np.ndarray, f: np.ndarray):
-    """Return the minimum-norm Gauss-Newton step from a dense Jacobian, and
-    the function giving each point's weak directions.
+    """Return the minimum-norm Gauss-Newton step from a dense Jacobian, the
+    function giving each point's weak directions (at most
+    :data:`WEAK_LIMIT` of them), and how many there are in all.
 
     A point whose Jacobian or residuals are not finite (a derivative that is
     infinite, as that of √x at 0) has no weak directions, and no step: none
@@ -968,15 +972,16 @@ def _svd_step(j: np.ndarray, f: np.ndarray):
     step = -(coeff[:, None, :] @ vt[:, :k, :])[:, 0]
     step[bad & ~held] = np.nan
 
+    n = j.shape[2]
+    strong = s > WEAK_RELATIVE * np.maximum(s.max(axis=1, initial=0.0), 1.0)[:, None]
+    nullity = np.where(bad, 0, n - strong.sum(axis=1))
+
     def weak(i: int) -> np.ndarray:
         if bad[i]:
-            return np.empty((0, j.shape[2]))
-        sv = np.zeros(j.shape[2])
-        sv[:k] = s[i]
-        chosen = np.flatnonzero(sv <= WEAK_RELATIVE * max(sv.max(), 1.0))
-        return vt[i, chosen[:WEAK_LIMIT]]
+            return np.empty((0, n))
+        return vt[i, n - nullity[i]:][:WEAK_LIMIT]
 
-    return step, weak
+    return step, weak, nullity
 
 
 def held_at_bounds(x, slope, lower, upper) -> np.ndarray:
@@ -1056,12 +1061,15 @@ def _find_saddles(system, x, verdicts, lower, upper) -> None:
 DIMENSION_STEPS = 15
 
 
-def _find_dimensions(system, x, weak, verdicts, lower, upper) -> None:
+def _find_dimensions(system, x, weak, verdicts, lower, upper, nullity=None) -> None:
     """For roots with a nearly singular Jacobian, test whether solutions continue.
 
     Along each nearly null direction (``weak(i)`` gives those of point ``i``)
     the root is stepped away and polished back: if polishing stays away, the
-    solutions continue in that direction.
+    solutions continue in that direction. Where solutions continue along
+    every direction tested and there are more weak directions than were
+    tested (``nullity[i]`` in all), they are taken to continue along those
+    too: ``x0 + ... + x9 = 1`` is a set of dimension 9.
     """
     tests, owners = [], []
     for i, v in enumerate(verdicts):
@@ -1099,6 +1107,11 @@ def _find_dimensions(system, x, weak, verdicts, lower, upper) -> None:
             verdicts[i].kind, verdicts[i].dimension = "moving", 0
         elif stays_root and moved >= 0.3 * h and verdicts[i].kind == "root":
             verdicts[i].dimension += 1
+    if nullity is not None:
+        for i in {i for i, _ in owners}:
+            tested = len(weak(i))
+            if verdicts[i].dimension == tested == WEAK_LIMIT < nullity[i]:
+                verdicts[i].dimension = int(nullity[i])
 
 
 #: Where between two points the landscape is looked at, as fractions of the

@@ -135,3 +135,13 @@ def test_small_systems_do_not_import_scipy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_polishing_batches_of_a_wide_system_hold_their_normal_matrices_in_budget():
+    # one equation in 600 unknowns: each point's JᵀJ is 600 × 600, 600 times
+    # its Jacobian, and the damped solve copies it
+    from gdsolve.refine import DENSE_BUDGET, chunks
+
+    system = prepare(["+".join(f"x{i}" for i in range(600)) + " = 1"])
+    size = chunks(system, 512)
+    assert size == DENSE_BUDGET // (600 * (1 + 3 * 600)) == 29

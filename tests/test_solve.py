@@ -834,3 +834,19 @@ def test_a_valley_floor_on_a_bound_is_the_lowest_point_along_it():
 def test_a_huge_tolerance_is_a_tolerance_not_an_overflow():
     result = solve(["x^2 = 4"], seed=1, tol=1e300)
     assert [r.x for r in result.roots] == [[-2.0], [2.0]]
+
+
+@pytest.mark.parametrize(
+    "equations, dimension",
+    [
+        (["+".join(f"x{i}" for i in range(10)) + " = 1"], 9),
+        ([f"x{i}^2 + y{i}^2 = 1" for i in range(10)], 10),
+        (["x^2 + y^2 + z^2 = 1"], 2),
+    ],
+)
+def test_the_dimension_of_a_set_of_solutions_is_not_capped(equations, dimension):
+    # more nearly null directions than are tested one by one: when every
+    # one tested continues, so do the others
+    result = solve(equations, seed=1)
+    assert result.status == "not-isolated"
+    assert result.dimension == dimension
