@@ -830,10 +830,37 @@ def _no_way_down(system, x, downhill, reach, objective, candidates) -> np.ndarra
     probes = x[rows, None, :] + lengths[:, :, None] * unit[:, None, :]
     f = system.residuals(probes.reshape(-1, x.shape[1]))
     f = f.reshape(len(rows), len(tenths), -1)
-    lowest = np.nanmin(np.where(np.isfinite(f).all(axis=2),
-                                np.einsum("pkm,pkm->pk", f, f), np.inf), axis=1)
+    defined = np.isfinite(f).all(axis=2)
+    lowest = np.nanmin(np.where(defined, np.einsum("pkm,pkm->pk", f, f), np.inf), axis=1)
     out[rows] = lowest >= (1 - STATIONARY_REL) * objective[rows]
+    # Where every step along the gradient leaves the domain (next to an edge
+    # the equations imply but no bound marks, y ≥ 0 of y^x), that proves
+    # nothing: steps along one unknown at a time may still go down.
+    blind = rows[~defined.any(axis=1)]
+    if x.shape[1] <= AXIS_PROBES_UNKNOWNS:
+        for p in blind:
+            out[p] = _no_way_down_by_axes(system, x[p], downhill[p], reach[p],
+                                          objective[p], tenths)
     return out
+
+
+#: Up to this many unknowns, a point whose every probe along the gradient
+#: left the domain is probed along each unknown on its own.
+AXIS_PROBES_UNKNOWNS = 50
+
+
+def _no_way_down_by_axes(system, x, downhill, reach, objective, tenths) -> bool:
+    """Tell whether no step along any one unknown, downhill, from ``reach``
+    of that unknown down to a trillionth of it, lowers the objective."""
+    axes = np.flatnonzero(downhill)
+    if not axes.size:
+        return True
+    moves = np.zeros((axes.size, len(tenths), len(x)))
+    signed = np.sign(downhill[axes]) * reach[axes]
+    moves[np.arange(axes.size), :, axes] = signed[:, None] * tenths
+    f = system.residuals((x + moves).reshape(-1, len(x)))
+    squares = np.where(np.isfinite(f).all(axis=1), np.einsum("pm,pm->p", f, f), np.inf)
+    return bool(squares.min() >= (1 - STATIONARY_REL) * objective)
 
 
 def _newton_confirms(system, x, move, f, slack, candidates):

@@ -850,3 +850,13 @@ def test_the_dimension_of_a_set_of_solutions_is_not_capped(equations, dimension)
     result = solve(equations, seed=1)
     assert result.status == "not-isolated"
     assert result.dimension == dimension
+
+
+def test_points_that_can_still_go_down_along_one_unknown_are_no_valley_floors():
+    # Next to y = 0, where y^x is defined only for y >= 0 (no bound marks
+    # it), every step along the gradient leaves the domain; along x alone
+    # the objective still falls towards x = 2.
+    result = solve(["x^y = y^x", "x = 2"], seed=1)
+    assert result.status == "solved"
+    assert [r.x for r in result.roots] == [[2.0, 2.0], [2.0, 4.0]]
+    assert [s.kind for s in result.solutions] == ["root", "root"]
