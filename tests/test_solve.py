@@ -856,6 +856,8 @@ def test_points_that_can_still_go_down_along_one_unknown_are_no_valley_floors():
     # Next to y = 0, where y^x is defined only for y >= 0 (no bound marks
     # it), every step along the gradient leaves the domain; along x alone
     # the objective still falls towards x = 2.
+    # (The third real root, y = -0.7666646959621231, is missed: for y < 0,
+    # y^x is defined only where x is an integer, so no step reaches it.)
     result = solve(["x^y = y^x", "x = 2"], seed=1)
     assert result.status == "solved"
     assert [r.x for r in result.roots] == [[2.0, 2.0], [2.0, 4.0]]
