@@ -104,10 +104,11 @@ def missed_root_estimate(counts: list[int]) -> tuple[float, float]:
         (Good-Turing: the share of starts that found a root nobody else found).
         Both assume starts are independent draws; deflation rounds make roots
         easier to reach than that, so the figures err on the cautious side.
+        Both are NaN when no start reached a root.
     """
     total = sum(counts)
-    if total == 0:
-        return float("nan"), 1.0
+    if total == 0:  # nothing to go by
+        return float("nan"), float("nan")
     once = sum(1 for c in counts if c == 1)
     twice = sum(1 for c in counts if c == 2)
     unseen = once * once / (2 * twice) if twice else once * (once - 1) / 2

@@ -862,3 +862,12 @@ def test_points_that_can_still_go_down_along_one_unknown_are_no_valley_floors():
     assert result.status == "solved"
     assert [r.x for r in result.roots] == [[2.0, 2.0], [2.0, 4.0]]
     assert [s.kind for s in result.solutions] == ["root", "root"]
+
+
+def test_an_all_search_without_a_root_estimates_nothing():
+    result = solve(["x^2 + 1 = 0"], all_roots=True, seed=1)
+    record = result.to_dict()["search"]
+    assert record["estimated_unseen_roots"] is None
+    assert record["chance_next_start_finds_new_root"] is None
+    assert record["rounds_without_new_root"] == 5
+    assert record["starts_at_no_solution"] == 0
