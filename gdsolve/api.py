@@ -837,7 +837,10 @@ def _message(result: SolveResult) -> str:
     why = NO_ROOT_REASONS[result.reason]
     if best is None:
         return f"no real root found: {why}"
-    at = ", ".join(f"{k} = {v:.6g}" for k, v in best.values.items())
+    shown = list(best.values.items())
+    at = ", ".join(f"{k} = {v:.6g}" for k, v in shown[:SHOWN_UNKNOWNS])
+    if len(shown) > SHOWN_UNKNOWNS:  # the whole point is in the results
+        at += f" and {len(shown) - SHOWN_UNKNOWNS} more unknowns (see the best point)"
     height = f"{best.objective:.6g}"
     if best.objective == 0 < best.residual:  # squares below the smallest double
         height = f"too small for float64 (largest residual {best.residual:.3g})"
@@ -845,6 +848,10 @@ def _message(result: SolveResult) -> str:
         f"no real root found: {why}; the smallest sum of squared residuals is "
         f"{height} at {at}"
     )
+
+
+#: Most unknowns whose values a message spells out.
+SHOWN_UNKNOWNS = 6
 
 
 def _count(number: int, noun: str) -> str:

@@ -872,3 +872,13 @@ def test_an_all_search_without_a_root_estimates_nothing():
     assert math.isnan(record["chance_next_start_finds_new_root"])
     assert record["rounds_without_new_root"] == 5
     assert record["starts_at_no_solution"] == 0
+
+
+def test_a_no_root_message_spells_out_six_unknowns_at_most():
+    result = solve([f"x{i}^2 + 1 = 0" for i in range(10)], seed=1)
+    assert result.status == "no-root-found"
+    head, rest = result.message.split(" at ")
+    assert head.endswith("the smallest sum of squared residuals is 10")
+    assert rest.count(" = ") == 6
+    assert rest.endswith(", x5 = " + f"{result.best.values['x5']:.6g}"
+                         + " and 4 more unknowns (see the best point)")
