@@ -168,6 +168,8 @@ def test_protect_equations_leaves_options_alone():
         "-5:5",
         "-q",
         "−x = 2",
+        "-x-1",
+        "--max-iter",
     ]
     assert protect_equations(args) == [
         "solve",
@@ -180,7 +182,17 @@ def test_protect_equations_leaves_options_alone():
         "-5:5",
         "-q",
         "−x = 2",
+        " -x-1",
+        "--max-iter",
     ]
+
+
+def test_an_equation_of_minus_signs_alone_and_a_box_of_negative_ends(cli):
+    result = cli("solve", "-x-1", "--box", "-10:-1", "-f", "json", "--seed", "1")
+    assert result.exit_code == 0
+    record = json.loads(result.stdout)
+    assert [s["values"]["x"] for s in record["solutions"]] == [-1.0]
+    assert record["settings"]["box"] == [-10.0, -1.0]
 
 
 def test_bad_equation_gets_a_marker_and_exit_two(cli):

@@ -25,8 +25,9 @@ finally:
 
 #: An argument that starts with '-' and holds an operator or a space is an
 #: equation (no option of gdsolve looks like that), and so is one that starts
-#: with a single '-' and holds '='. ``--name=value`` stays an option.
-_EQUATION_LIKE = re.compile(r"^-(.*[\s+*/^()\u2212]|(?!-).*=)")
+#: with a single '-' and holds '=' or another '-' (``-x-1``). ``--name=value``
+#: stays an option.
+_EQUATION_LIKE = re.compile(r"^-(.*[\s+*/^()\u2212]|(?!-).*[=-])")
 
 
 def protect_equations(argv: list[str]) -> list[str]:
