@@ -712,7 +712,9 @@ def classify(
         move, weak, nullity = _svd_step(system.dense(jv) / size[:, :, None], f / size)
     weak = _remembered(weak)
     step = np.abs(move)
-    gn = np.abs(_within_bounds(move, x, lower, upper)).max(axis=1, initial=0.0)
+    # a point on a bound is not farther from a root than the move along it
+    along = np.where(held_at_bounds(x, -move, lower, upper), 0.0, move)
+    gn = np.abs(along).max(axis=1, initial=0.0)
 
     # the size of each equation's terms; a term whose unknown is zero has
     # none, even where its derivative is infinite (√x at 0)
@@ -1013,17 +1015,9 @@ def _svd_step(j: np.ndarray, f: np.ndarray):
 
 def held_at_bounds(x, slope, lower, upper) -> np.ndarray:
     """Tell which unknowns lie on a bound that the objective falls across
-    (``slope`` is its gradient, or any positive multiple): steps leave them
-    on the bound and are made by the other unknowns."""
+    (``slope`` is its gradient, or any positive multiple; the opposite of a
+    step): steps leave them on the bound and are made by the other unknowns."""
     return ((x <= lower) & (slope > 0)) | ((x >= upper) & (slope < 0))
-
-
-def _within_bounds(move, x, lower, upper) -> np.ndarray:
-    """``move`` without its components that would cross a bound ``x`` is on:
-    the distance a point on a bound may be from where it belongs (a valley
-    floor held by a bound is exactly there)."""
-    across = ((x <= lower) & (move < 0)) | ((x >= upper) & (move > 0))
-    return np.where(across, 0.0, move)
 
 
 def _on_bound(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
