@@ -492,7 +492,8 @@ def _bounds(system: System, settings: Settings) -> tuple[np.ndarray, np.ndarray]
         if not lower[j] < upper[j]:
             raise OptionError(f"bounds for {name} are empty: {low}:{high}")
     if system.domain is not None:
-        low, high = np.maximum(lower, system.domain[0]), np.minimum(upper, system.domain[1])
+        low = np.maximum(lower, system.domain[0])
+        high = np.minimum(upper, system.domain[1])
         overlap = low < high
         lower[overlap], upper[overlap] = low[overlap], high[overlap]
     return lower, upper

@@ -833,7 +833,8 @@ def _no_way_down(system, x, downhill, reach, objective, candidates) -> np.ndarra
     f = system.residuals(probes.reshape(-1, x.shape[1]))
     f = f.reshape(len(rows), len(tenths), -1)
     defined = np.isfinite(f).all(axis=2)
-    lowest = np.nanmin(np.where(defined, np.einsum("pkm,pkm->pk", f, f), np.inf), axis=1)
+    squares = np.where(defined, np.einsum("pkm,pkm->pk", f, f), np.inf)
+    lowest = np.nanmin(squares, axis=1)
     out[rows] = lowest >= (1 - STATIONARY_REL) * objective[rows]
     # Where every step along the gradient leaves the domain (next to an edge
     # the equations imply but no bound marks, y ≥ 0 of y^x), that proves
