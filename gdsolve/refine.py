@@ -752,6 +752,12 @@ def classify(
     moved = np.where(np.isfinite(moved), moved, 0.0)
     is_root &= confirmed & (close | (down & (moved <= loose).all(axis=1)))
     gn = np.where(is_root, np.maximum(gn, moved.max(axis=1, initial=0.0)), gn)
+    # A valley floor stands above the rounding of the residuals: where they
+    # are within a little of the terms' rounding, it is measured (a point on
+    # the line of double roots of x² - 2xy + y² = 0 rounds to 1e-14).
+    low = ~is_root & (residual > slack) & (residual <= NOISY * slack)
+    if low.any():
+        slack[low] = np.maximum(slack[low], 2 * _noise(system, x[low], f[low]))
     fnorm = np.linalg.norm(f, axis=1)
     stationary = np.zeros(len(x), dtype=bool)  # of the points that are no root
     if not is_root.all():

@@ -882,3 +882,13 @@ def test_a_no_root_message_spells_out_six_unknowns_at_most():
     assert rest.count(" = ") == 6
     assert rest.endswith(", x5 = " + f"{result.best.values['x5']:.6g}"
                          + " and 4 more unknowns (see the best point)")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_points_on_a_line_of_double_roots_are_no_valley_floors(seed):
+    # (x - y)² written out rounds to about 1e-14 on its line of roots x = y:
+    # within the rounding of its terms, so no floor above zero
+    result = solve(["x^2 - 2*x*y + y^2 = 0"], seed=seed)
+    assert result.status == "not-isolated" and result.dimension == 1
+    assert {s.kind for s in result.solutions} == {"root"}
+    assert all(abs(s.x[0] - s.x[1]) < 1e-6 for s in result.solutions)
