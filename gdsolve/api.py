@@ -321,7 +321,8 @@ def solve_system(
     low, high = _box(system, settings, lower, upper)
 
     with np.errstate(all="ignore"):  # non-finite values are handled as they come
-        x0 = _starting_points(system, settings, low, high, rng)
+        # a given start outside the bounds starts on them (a note says so)
+        x0 = np.clip(_starting_points(system, settings, low, high, rng), lower, upper)
         values = system.evaluate(x0)
         balanced = Balanced(system, equation_weights(system, x0, values))
         search = _Search(system, balanced, settings, own, lower, upper, low, high)
@@ -523,21 +524,45 @@ def _boxes_outside_bounds(search: _Search) -> list[str]:
     for j, name in enumerate(search.system.names):
         lo, hi = settings.boxes.get(name, settings.box)
         if hi <= search.lower[j] or lo >= search.upper[j]:
-            given = settings.bounds.get(name, (None, None))
-            limits = (search.lower[j], search.upper[j])
-            own = all(b == v or (b is None and math.isinf(v))
-                      for b, v in zip(given, limits))
-            where = (
-                "its bounds" if own
-                else "where the equations are defined within its bounds,"
-                if name in settings.bounds else "where the equations are defined,"
-            )
             notes.append(
-                f"the box {lo:g}:{hi:g} for {name} lies outside {where} "
-                f"{limits[0]:g}:{limits[1]:g}, so its starts were "
+                f"the box {lo:g}:{hi:g} for {name} lies outside "
+                f"{_limits(search, j)}, so its starts were "
                 f"drawn between {search.low[j]:g} and {search.high[j]:g}"
             )
     return notes
+
+
+def _starts_outside_bounds(search: _Search) -> list[str]:
+    """Say which given starting points lay outside the bounds or the domain
+    (they were moved onto them)."""
+    notes = []
+    for k, point in enumerate(search.settings.start_points, 1):
+        for name, value in point.items():
+            j = search.system.names.index(name)
+            low, high = search.lower[j], search.upper[j]
+            if not low <= value <= high:
+                notes.append(
+                    f"start point {k}: {name} = {value:g} lies outside "
+                    f"{_limits(search, j)}, so it started at "
+                    f"{min(max(value, low), high):g}"
+                )
+    return notes
+
+
+def _limits(search: _Search, j: int) -> str:
+    """Name the limits of unknown ``j``: its bounds, or the edges of the
+    domain of the equations (within its bounds), with their values."""
+    name, settings = search.system.names[j], search.settings
+    given = settings.bounds.get(name, (None, None))
+    limits = (search.lower[j], search.upper[j])
+    own = all(b == v or (b is None and math.isinf(v)) for b, v in zip(given, limits))
+    if own:
+        where = "its bounds"
+    elif name in settings.bounds:
+        where = "where the equations are defined within its bounds,"
+    else:
+        where = "where the equations are defined,"
+    return f"{where} {limits[0]:g}:{limits[1]:g}"
 
 
 def _index(system: System, name: str, option: str) -> int:
@@ -647,6 +672,7 @@ def _package(search: _Search, points: np.ndarray, error: np.ndarray) -> SolveRes
     result.message = _message(result)
     result.warnings = _warnings(search.own, starts, result.reason)
     result.warnings += _boxes_outside_bounds(search)
+    result.warnings += _starts_outside_bounds(search)
     for floor in flat:
         result.warnings.append(
             f"the valley floor with sum of squared residuals {floor.objective:.6g} "

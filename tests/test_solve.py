@@ -892,3 +892,18 @@ def test_points_on_a_line_of_double_roots_are_no_valley_floors(seed):
     assert result.status == "not-isolated" and result.dimension == 1
     assert {s.kind for s in result.solutions} == {"root"}
     assert all(abs(s.x[0] - s.x[1]) < 1e-6 for s in result.solutions)
+
+
+def test_a_given_start_outside_the_bounds_starts_on_them_with_a_note():
+    result = solve(["x^2 = 4"], start_points=[{"x": -3.0}], starts=0,
+                   bounds={"x": (0.0, None)}, seed=1)
+    assert [r.x for r in result.roots] == [[2.0]]
+    assert result.warnings == ["start point 1: x = -3 lies outside its bounds 0:inf, "
+                               "so it started at 0"]
+    # outside the domain sqrt implies, where the equations are undefined
+    edge = solve(["sqrt(x) + y = 1", "y = 1"], start_points=[{"x": -3.0, "y": 5.0}],
+                 starts=0, seed=1)
+    assert [r.x for r in edge.roots] == [[0.0, 1.0]]
+    assert edge.starts["undefined"] == 0
+    assert edge.warnings == ["start point 1: x = -3 lies outside where the equations "
+                             "are defined, 0:inf, so it started at 0"]
