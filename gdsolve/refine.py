@@ -336,18 +336,24 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
     done = ~ok
     rejected = np.empty(x.shape)  # the step last rejected from each point ...
     retry = np.zeros(len(x), dtype=bool)  # ... where it has not moved since
+
+    def step(xr, fr, jr, rows):
+        """The Jacobians the steps are solved with (unknowns held on a bound
+        left out), and the steps."""
+        js = jr
+        if bounded:
+            held = held_at_bounds(xr, solver.jt_times(jr, fr), lower, upper)
+            if held.any():
+                js = solver.holding(jr, held)
+        return js, solver.step(js, fr, damping[rows], scale[rows])
+
     for k in range(steps):
         if not active.size:
             break
         # While every point is active, whole arrays stand in for the rows.
         rows = slice(None) if active.size == len(x) else active
         xr, fr, jr, objr = x[rows], f[rows], j[rows], obj[rows]
-        js = jr  # the Jacobians the step is solved with
-        if bounded:
-            held = held_at_bounds(xr, solver.jt_times(jr, fr), lower, upper)
-            if held.any():
-                js = solver.holding(jr, held)
-        delta = solver.step(js, fr, damping[rows], scale[rows])
+        js, delta = step(xr, fr, jr, rows)
         sub = np.flatnonzero(retry[rows])
         while sub.size:  # see SAME_STEP
             ids = active[sub]
@@ -405,6 +411,16 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
             arrived = (coming <= 1e-15 * np.abs(x[active[ahead]]) + 1e-300).all(axis=1)
             tiny[ahead] |= arrived
             error[active[ahead[arrived]]] = coming[arrived]
+            # The coming step, too short to change anything but the last
+            # digits, is taken without evaluating it (the residuals kept are
+            # those just before it): x = 300 ends at 300, not 299.99999999999994.
+            ids = active[ahead[arrived]]
+            ids = ids[obj[ids] > 0]
+            if ids.size:
+                last_step = step(x[ids], f[ids], j[ids], ids)[1]
+                x[ids] = x[ids] + last_step
+                if bounded:
+                    x[ids] = np.minimum(np.maximum(x[ids], lower), upper)
         settled = (obj[rows] == 0) | tiny | (damping[rows] > 1e16)
         if not better.all():
             stay = active[~better]
@@ -456,6 +472,7 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
     last = math.inf  # the length of the last step taken
     bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
     settled = False
+    foretold = False  # the coming step is below the unknowns' precision
     rejected = None  # the step last rejected from x
     for _ in range(steps):
         normal = j.T @ j
@@ -481,10 +498,13 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
                 break
             damping *= growth
             growth *= 2
-        error = np.abs(delta)
         trial = x + delta
         if bounded:
             trial = np.minimum(np.maximum(trial, lower), upper)
+        if foretold:  # see _polish_batch: taken without evaluating it
+            x = trial
+            break
+        error = np.abs(delta)
         ft, jact = system.evaluate(trial[None])
         ft, jact = ft[0], jact[0]
         ot = float(ft @ ft)
@@ -505,7 +525,7 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
                 if growth == 2.0 and math.isfinite(last):  # two in a row
                     coming = error * (length / last) ** 2
                     if (coming <= 1e-15 * np.abs(trial) + 1e-300).all():
-                        error, settled = coming, True
+                        error, settled, foretold = coming, True, ot > 0
             last = length
             x, f, obj, j = trial, ft, ot, jt
             growth, rejected = 2.0, None
@@ -516,6 +536,8 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
             if _at_rounding(solver, j[None], f[None], x[None])[0]:
                 settled = True
                 break
+        if foretold:
+            continue
         tiny = bool((error <= 1e-15 * np.abs(x) + 1e-300).all())
         if obj == 0 or tiny or settled or damping > 1e16:
             settled = True

@@ -348,3 +348,19 @@ def test_polishing_stops_at_roots_whose_residuals_round_above_their_terms():
         assert done.settled[0]
         assert done.x[0, 0] == pytest.approx(root, abs=1e-14)
         assert len(calls) <= 4
+
+
+@pytest.mark.parametrize("target", [300.0, 512.0, 1e12, -7.25e-5])
+def test_polishing_lands_on_the_root_of_a_linear_equation_exactly(target):
+    # the last step, shorter than the last digits, is taken without
+    # evaluating it, one point at a time and in a batch
+    from gdsolve.refine import polish
+
+    system = prepare([f"x = {target!r}"])
+    free = np.full(1, -np.inf), np.full(1, np.inf)
+    starts = np.random.default_rng(1).uniform(-10, 10, (12, 1))
+    alone = polish(system, starts[:1], *free)
+    together = polish(system, starts, *free)
+    assert alone.x[0, 0] == target
+    assert together.x[:, 0].tolist() == [target] * 12
+    assert solve([f"x = {target!r}"], seed=1).roots[0].x == [target]
