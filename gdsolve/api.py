@@ -67,6 +67,11 @@ HANDOFF = 1e-6
 #: The later rounds of an ``all_roots`` search also draw starts from the
 #: search box shrunk about its centre, by turns to this many smaller scales.
 SHRUNK_BOXES = 3
+#: An ``all_roots`` search starts no new round once it knows this many roots:
+#: each round repels every known root from every start, so its cost grows
+#: with them, and a system with so many (a periodic one) has more than any
+#: search can list.
+MOST_DEFLATED_ROOTS = 500
 
 
 @dataclass(frozen=True)
@@ -425,6 +430,14 @@ class _Search:
         s = self.settings
         result = self.package()
         while self.quiet_rounds < s.patience and self.rounds < s.max_rounds:
+            if len(result.roots) >= MOST_DEFLATED_ROOTS:
+                result.warnings.append(
+                    f"the search stopped after {_count(self.rounds, 'round')} with "
+                    f"{len(result.roots)} roots known: each further round would "
+                    f"repel all of them from every start; so many roots suggest "
+                    "infinitely many (a periodic system)"
+                )
+                break
             roots = np.array([r.x for r in result.roots])
             target = self.balanced
             if len(roots):

@@ -27,6 +27,8 @@ from gdsolve.system import EntrySums, System
 #: the whole width, every known root repels everywhere and their product
 #: flattens the landscape; a fiftieth leaves the other basins as they were.
 REACH = 0.02
+#: Most floats of offsets from the known roots held at once.
+PART_FLOATS = 4_000_000
 
 
 class DeflatedSystem:
@@ -53,7 +55,16 @@ class DeflatedSystem:
         self.sums = EntrySums(self.rows, self.cols, self.n_equations, self.n_unknowns)
 
     def _factor(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``M(x)`` and ``∇M(x)`` for each point."""
+        """Return ``M(x)`` and ``∇M(x)`` for each point, a few points at a
+        time: each holds its offset from every known root."""
+        size = max(1, PART_FLOATS // max(1, self.roots.size))
+        if len(x) <= size:
+            return self._factor_part(x)
+        parts = [self._factor_part(x[i : i + size]) for i in range(0, len(x), size)]
+        return (np.concatenate([p[0] for p in parts]),
+                np.concatenate([p[1] for p in parts]))
+
+    def _factor_part(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         diff = (x[:, None, :] - self.roots[None]) / self.unit
         dist2 = np.maximum(np.einsum("skn,skn->sk", diff, diff), 1e-300)
         terms = 1.0 / dist2 + 1.0

@@ -907,3 +907,35 @@ def test_a_given_start_outside_the_bounds_starts_on_them_with_a_note():
     assert edge.starts["undefined"] == 0
     assert edge.warnings == ["start point 1: x = -3 lies outside where the equations "
                              "are defined, 0:inf, so it started at 0"]
+
+
+def test_an_all_search_stops_once_it_knows_hundreds_of_roots():
+    # periodic: infinitely many roots, and every further round would repel
+    # each known one from each start
+    from gdsolve.api import MOST_DEFLATED_ROOTS
+
+    result = solve(["sin(x*y) = 0", "cos(x + y) = 0"], all_roots=True, starts=2000,
+                   seed=1)
+    assert result.status == "solved"
+    assert result.search["rounds"] == 1
+    known = len(result.roots)
+    assert known >= MOST_DEFLATED_ROOTS
+    assert result.warnings[-1] == (
+        f"the search stopped after 1 round with {known} roots known: each further "
+        "round would repel all of them from every start; so many roots suggest "
+        "infinitely many (a periodic system)"
+    )
+    assert all(abs(math.sin(x * y)) < 1e-9 and abs(math.cos(x + y)) < 1e-9
+               for x, y in (r.x for r in result.roots))
+
+
+def test_deflation_in_parts_is_deflation_at_once(monkeypatch):
+    from gdsolve import deflation
+
+    system = prepare(["x^2 + y^2 = 4", "x*y = 1"])
+    roots = np.random.default_rng(2).uniform(-3, 3, (40, 2))
+    points = np.random.default_rng(3).uniform(-3, 3, (25, 2))
+    whole = deflation.DeflatedSystem(system, roots, np.full(2, 20.0)).evaluate(points)
+    monkeypatch.setattr(deflation, "PART_FLOATS", 3 * roots.size)
+    parts = deflation.DeflatedSystem(system, roots, np.full(2, 20.0)).evaluate(points)
+    assert np.array_equal(whole[0], parts[0]) and np.array_equal(whole[1], parts[1])
