@@ -784,6 +784,9 @@ def classify(
     stationary = np.zeros(len(x), dtype=bool)  # of the points that are no root
     if not is_root.all():
         downhill = -2 * system.jt_times(jv, f)
+        # along the bounds a point is on: a floor there need not be level
+        # across them, but must be along them
+        downhill = np.where(held_at_bounds(x, -downhill, lower, upper), 0.0, downhill)
         slope = np.abs(downhill)
         stationary = (slope * near).sum(axis=1) <= STATIONARY_REL * fnorm**2
         stationary |= _no_way_down(system, x, downhill, near, fnorm**2, ~is_root)
@@ -793,7 +796,7 @@ def classify(
         objective = float(fnorm[i] ** 2)
         if is_root[i]:
             kind = "root"
-        elif residual[i] > slack[i] and (stationary[i] or _on_bound(x[i], lower, upper)):
+        elif residual[i] > slack[i] and stationary[i]:
             # a floor above zero stands above the rounding of the residuals:
             # one within it that is no root is the way to an asymptote
             kind = "local-minimum"
@@ -1088,16 +1091,25 @@ def _find_saddles(system, x, verdicts, lower, upper) -> None:
     # there); a Newton step on the objective estimates the distance instead.
     # (with the unknowns held on a bound left out: a floor there is where it is)
     slope = gradient(system, pts)
-    free = ~held_at_bounds(pts, slope, lower, upper)
+    # (held: the objective falls across the bound more than by rounding)
+    objective = np.array([verdicts[r].objective for r in rows])
+    steep = np.abs(slope) * (1 + np.abs(pts)) > STATIONARY_REL * objective[:, None]
+    held = held_at_bounds(pts, slope, lower, upper) & steep
+    free = ~held
     within = hess * free[:, :, None] * free[:, None, :]
     newton = np.abs(np.linalg.pinv(within) @ (slope * free)[..., None])[..., 0]
     for k, r in enumerate(rows):
         verdicts[r].error = float(newton[k].max(initial=0.0))
-    for r, lowest, top, change in zip(rows, eig[:, 0], scale, bend):
+    # The curvature along the unknowns free to move: one held on a bound is
+    # given more than any other, so that it hides no saddle and makes none
+    # (1 + x² + xy = 0 with y >= 0 falls from (0, 0) towards (-t, 2t)).
+    within += held[:, :, None] * np.eye(n) * (scale + 1.0)[:, None, None]
+    lowest_free = np.linalg.eigvalsh(within)[:, 0]
+    for r, lowest, top, change in zip(rows, lowest_free, scale, bend):
         inside = not _on_bound(x[r], lower, upper)
         if inside and change <= 1e-10 * verdicts[r].objective:
             verdicts[r].kind = "moving"
-        elif inside and lowest < -1e-6 * top:
+        elif lowest < -1e-6 * top:
             verdicts[r].kind = "saddle"
         elif abs(lowest) <= 1e-8 * top:  # a direction along which nothing changes
             verdicts[r].flat = True

@@ -939,3 +939,15 @@ def test_deflation_in_parts_is_deflation_at_once(monkeypatch):
     monkeypatch.setattr(deflation, "PART_FLOATS", 3 * roots.size)
     parts = deflation.DeflatedSystem(system, roots, np.full(2, 20.0)).evaluate(points)
     assert np.array_equal(whole[0], parts[0]) and np.array_equal(whole[1], parts[1])
+
+
+def test_a_point_on_a_bound_that_can_still_go_down_along_it_is_no_floor():
+    # 1 + x² + xy is 1 at (0, 0) on the bound y = 0, but falls towards
+    # (-t, 2t), inside the bounds: a saddle. The floor is (-0.5, 1), at 0.75.
+    result = solve(["1 + x^2 + x*y = 0"], seed=1, bounds={"y": (0.0, 1.0)})
+    assert result.status == "no-root-found"
+    (floor,) = result.solutions
+    assert floor.kind == "local-minimum"
+    assert floor.x == [pytest.approx(-0.5, abs=1e-8), 1.0]
+    assert floor.residual == pytest.approx(0.75)
+    assert result.starts["saddle"] > 0
