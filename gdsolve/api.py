@@ -321,7 +321,9 @@ def solve_system(
         settings = replace(settings, seed=secrets.randbelow(2**32))
     rng = np.random.default_rng(settings.seed)
     own = settings.resolved()
-    _check_memory(system, settings.starts + len(settings.start_points))
+    # the later rounds of an all-roots search take a quarter more starts
+    more = settings.starts // 4 if settings.all_roots else 0
+    _check_memory(system, settings.starts + max(more, len(settings.start_points)))
     lower, upper = _bounds(system, settings)
     low, high = _box(system, settings, lower, upper)
 
