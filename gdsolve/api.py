@@ -67,11 +67,11 @@ HANDOFF = 1e-6
 #: The later rounds of an ``all_roots`` search also draw starts from the
 #: search box shrunk about its centre, by turns to this many smaller scales.
 SHRUNK_BOXES = 3
-#: An ``all_roots`` search starts no new round once it knows this many roots:
-#: each round repels every known root from every start, so its cost grows
-#: with them, and a system with so many (a periodic one) has more than any
-#: search can list.
-MOST_DEFLATED_ROOTS = 500
+#: An ``all_roots`` search starts no new round once the round's starts times
+#: the roots known (each start is repelled from each root at every step)
+#: would pass this: a periodic system found hundreds of new roots per round
+#: with two thousand starts, and each round took minutes more than the last.
+MOST_DEFLATION_WORK = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -432,12 +432,13 @@ class _Search:
         s = self.settings
         result = self.package()
         while self.quiet_rounds < s.patience and self.rounds < s.max_rounds:
-            if len(result.roots) >= MOST_DEFLATED_ROOTS:
+            starts = (s.starts or 1) + max(1, (s.starts or 1) // 4)
+            if starts * len(result.roots) > MOST_DEFLATION_WORK:
                 result.warnings.append(
-                    f"the search stopped after {_count(self.rounds, 'round')} with "
-                    f"{len(result.roots)} roots known: each further round would "
-                    f"repel all of them from every start; so many roots suggest "
-                    "infinitely many (a periodic system)"
+                    f"the search stopped after {_count(self.rounds, 'round')}: the "
+                    f"next would repel each of the {len(result.roots)} roots known "
+                    f"from each of its {starts} starts; with fewer --starts it "
+                    "searches on"
                 )
                 break
             roots = np.array([r.x for r in result.roots])
