@@ -336,6 +336,7 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
     done = ~ok
     rejected = np.empty(x.shape)  # the step last rejected from each point ...
     retry = np.zeros(len(x), dtype=bool)  # ... where it has not moved since
+    finishing = []  # points whose last step is taken after the loop, see there
 
     def step(xr, fr, jr, rows):
         """The Jacobians the steps are solved with (unknowns held on a bound
@@ -411,16 +412,10 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
             arrived = (coming <= 1e-15 * np.abs(x[active[ahead]]) + 1e-300).all(axis=1)
             tiny[ahead] |= arrived
             error[active[ahead[arrived]]] = coming[arrived]
-            # The coming step, too short to change anything but the last
-            # digits, is taken without evaluating it (the residuals kept are
-            # those just before it): x = 300 ends at 300, not 299.99999999999994.
             ids = active[ahead[arrived]]
-            ids = ids[obj[ids] > 0]
-            if ids.size:
-                last_step = step(x[ids], f[ids], j[ids], ids)[1]
-                x[ids] = x[ids] + last_step
-                if bounded:
-                    x[ids] = np.minimum(np.maximum(x[ids], lower), upper)
+            finishing.append(
+                ids[(obj[ids] > 0) & _moves_a_digit(coming[arrived], x[ids])]
+            )
         settled = (obj[rows] == 0) | tiny | (damping[rows] > 1e16)
         if not better.all():
             stay = active[~better]
@@ -429,8 +424,23 @@ def _polish_batch(system, solver, x, lower, upper, steps, values) -> Polished:
             settled |= progress.stalled(k, active, obj[active], length)
         done[active[settled]] = True
         active = active[~settled]
+    # The coming step of the points that arrived, too short to change more
+    # than the last digits, is taken without evaluating it (the residuals
+    # kept are those just before it): x = 300 ends at 300, not at
+    # 299.99999999999994.
+    ids = np.concatenate(finishing) if finishing else np.empty(0, dtype=int)
+    if ids.size:
+        x[ids] += step(x[ids], f[ids], j[ids], ids)[1]
+        if bounded:
+            x[ids] = np.minimum(np.maximum(x[ids], lower), upper)
     f[~ok] = np.inf
     return Polished(x, f, error, done)
+
+
+def _moves_a_digit(step: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Tell, per point (row), whether a step of these lengths would change
+    the last digit of some unknown: only then is it worth taking."""
+    return (step >= 0.5 * np.spacing(np.abs(x))).any(axis=-1)
 
 
 #: Up to this many points, polishing takes them one by one.
@@ -525,7 +535,8 @@ def _polish_point(system, solver, x, lower, upper, steps, values) -> Polished:
                 if growth == 2.0 and math.isfinite(last):  # two in a row
                     coming = error * (length / last) ** 2
                     if (coming <= 1e-15 * np.abs(trial) + 1e-300).all():
-                        error, settled, foretold = coming, True, ot > 0
+                        foretold = ot > 0 and bool(_moves_a_digit(coming, trial))
+                        error, settled = coming, True
             last = length
             x, f, obj, j = trial, ft, ot, jt
             growth, rejected = 2.0, None
