@@ -321,9 +321,9 @@ def solve_system(
         settings = replace(settings, seed=secrets.randbelow(2**32))
     rng = np.random.default_rng(settings.seed)
     own = settings.resolved()
-    # the later rounds of an all-roots search take a quarter more starts
-    more = settings.starts // 4 if settings.all_roots else 0
-    _check_memory(system, settings.starts + max(more, len(settings.start_points)))
+    # the later rounds of an all-roots search take more starts (_round_size)
+    more = _round_size(settings.starts) if settings.all_roots else 0
+    _check_memory(system, max(more, settings.starts + len(settings.start_points)))
     lower, upper = _bounds(system, settings)
     low, high = _box(system, settings, lower, upper)
 
@@ -432,7 +432,7 @@ class _Search:
         s = self.settings
         result = self.package()
         while self.quiet_rounds < s.patience and self.rounds < s.max_rounds:
-            starts = (s.starts or 1) + max(1, (s.starts or 1) // 4)
+            starts = _round_size(s.starts or 1)
             if starts * len(result.roots) > MOST_DEFLATION_WORK:
                 result.warnings.append(
                     f"the search stopped after {_count(self.rounds, 'round')}: the "
@@ -464,11 +464,21 @@ class _Search:
         low, high = centre - shrink * half, centre + shrink * half
         return np.vstack([
             _draw(self.system, count, self.low, self.high, rng),
-            _draw(self.system, max(1, count // 4), low, high, rng),
+            _draw(self.system, _shrunk_count(count), low, high, rng),
         ])
 
     def package(self) -> SolveResult:
         return _package(self, self.points, self.error)
+
+
+def _round_size(count: int) -> int:
+    """Starts in a later round of an ``all_roots`` search: ``count`` from the
+    search box and a quarter as many from a shrunk box."""
+    return count + _shrunk_count(count)
+
+
+def _shrunk_count(count: int) -> int:
+    return max(1, count // 4)
 
 
 def _batch_size(system: System, settings: Settings) -> int:
